@@ -1,0 +1,11 @@
+"""The Celery app: workers (`celery -A genesys_gateway worker`) and beat."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.base")
+
+app = Celery("genesys_gateway")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,46 @@
+"""Liveness and readiness probes."""
+
+import structlog
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from kombu import Connection
+
+logger = structlog.get_logger(__name__)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def database_reachable() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception as exc:  # any driver error means "not ready"
+        logger.warning("readiness.database_unreachable", error=str(exc))
+        return False
+
+
+def broker_reachable(url: str) -> bool:
+    try:
+        with Connection(url, connect_timeout=settings.BROKER_CHECK_TIMEOUT_S) as conn:
+            conn.ensure_connection(max_retries=1, timeout=settings.BROKER_CHECK_TIMEOUT_S)
+        return True
+    except Exception as exc:  # kombu raises many kinds; all mean "not ready"
+        logger.warning("readiness.broker_unreachable", error=str(exc))
+        return False
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    brokers = dict.fromkeys([settings.CELERY_BROKER_URL, settings.EVENTS_BROKER_URL])
+    checks = {
+        "database": database_reachable(),
+        "broker": all(broker_reachable(url) for url in brokers),
+    }
+    ready = all(checks.values())
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )

@@ -1,0 +1,69 @@
+"""JSON log lines on stdout, with request id, tenant and conversation id when known."""
+
+import logging
+import logging.config
+import re
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+# Keys whose values never reach a log line, whatever logged them.
+_SECRET_KEY = re.compile(r"secret|password|token|authorization|api_key|signature", re.I)
+
+
+def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Replace the value of any secret-looking key with a marker."""
+    for key in event_dict:
+        if _SECRET_KEY.search(key) and event_dict[key] is not None:
+            event_dict[key] = "[redacted]"
+    return event_dict
+
+
+SHARED_PROCESSORS: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    redact_secrets,
+]
+
+
+def configure(config: dict[str, Any]) -> None:
+    """Route stdlib and structlog records through one JSON renderer on stdout."""
+    formatter = {
+        "()": structlog.stdlib.ProcessorFormatter,
+        "foreign_pre_chain": SHARED_PROCESSORS,
+        "processors": [
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    }
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"json": formatter},
+            "handlers": {
+                "stdout": {
+                    "class": "logging.StreamHandler",
+                    "stream": "ext://sys.stdout",
+                    "formatter": "json",
+                }
+            },
+            "root": {"handlers": ["stdout"], "level": config.get("level", "INFO")},
+            # runserver's access log duplicates our own request line.
+            "loggers": {"django.server": {"level": "WARNING"}},
+        }
+    )
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *SHARED_PROCESSORS,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )

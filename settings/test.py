@@ -1,0 +1,9 @@
+"""Test settings: base plus what tests need. PostgreSQL comes from DATABASE_URL."""
+
+from settings.base import *  # noqa: F403  # settings modules extend base by design
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Fixed test keys; production keys come only from the environment.
+FIELD_ENCRYPTION_KEYS = ["8S4vNHLPm4-Ki3wnomA1U4Q_kfn0E0dO3xb4rnEGBQo="]
+SECRET_KEY = "test-secret-key"
+LOGGING = {"level": "WARNING"}

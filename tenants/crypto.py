@@ -1,0 +1,53 @@
+"""Secrets at rest: Fernet tokens under the keys in FIELD_ENCRYPTION_KEYS (newest first).
+
+MultiFernet encrypts with the first key and decrypts with any, so adding a new key in
+front keeps old rows readable until `manage.py rotate_encryption` rewrites them.
+"""
+
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+class SecretUnreadable(Exception):
+    """A stored secret cannot be decrypted with any configured key."""
+
+
+@lru_cache(maxsize=4)
+def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is empty: set it to one or more Fernet keys, "
+            "e.g. from cryptography.fernet.Fernet.generate_key()"
+        )
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds an invalid key: {exc}") from None
+
+
+def _fernet() -> MultiFernet:
+    return _multi_fernet(
+        tuple(key.strip() for key in settings.FIELD_ENCRYPTION_KEYS if key.strip())
+    )
+
+
+def encrypt(plaintext: str) -> str:
+    return _fernet().encrypt(plaintext.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable("no configured key decrypts this secret") from None
+
+
+def reencrypt(token: str) -> str:
+    """The same secret under the newest key."""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable("no configured key decrypts this secret") from None

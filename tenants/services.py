@@ -1,0 +1,214 @@
+"""Writes for tenants, integrations, API keys, secrets and the conversation routing map."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_slug
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tenants import crypto
+from tenants.models import ApiKey, Conversation, Integration, Tenant
+from tenants.regions import CUSTOM, REGIONS
+
+# Genesys requires an Open Messaging webhook secret longer than 15 characters.
+MIN_WEBHOOK_SECRET_LENGTH = 16
+API_KEY_PREFIX = "gwk_"
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+def _require(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(f"{field} is required", code="required")
+    return value
+
+
+def _validate_webhook_secret(secret: str) -> str:
+    secret = _require(secret, "secret")
+    if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
+        raise ValidationError(
+            f"secret must be at least {MIN_WEBHOOK_SECRET_LENGTH} characters (Genesys requires it)"
+        )
+    return secret
+
+
+def _validate_region(region: str, *, api_base_url: str, login_base_url: str) -> None:
+    if region == CUSTOM:
+        for field, url in (("api_base_url", api_base_url), ("login_base_url", login_base_url)):
+            if not url:
+                raise ValidationError(f"region 'custom' needs --{field.replace('_', '-')}")
+            try:
+                _url_validator(url)
+            except ValidationError:
+                raise ValidationError(f"{field} {url!r} is not an http(s) URL") from None
+    elif region not in REGIONS:
+        raise ValidationError(
+            f"unknown region {region!r}; use one of {', '.join(REGIONS)} or 'custom'"
+        )
+
+
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    region: str,
+    client_id: str,
+    client_secret: str,
+    api_base_url: str = "",
+    login_base_url: str = "",
+) -> Tenant:
+    slug = _require(slug, "slug")
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise ValidationError(f"slug {slug!r} may hold only letters, digits, - and _") from None
+    _validate_region(region, api_base_url=api_base_url, login_base_url=login_base_url)
+    tenant = Tenant(
+        slug=slug,
+        name=_require(name, "name"),
+        region=region,
+        api_base_url=api_base_url if region == CUSTOM else "",
+        login_base_url=login_base_url if region == CUSTOM else "",
+        client_id=_require(client_id, "client_id"),
+    )
+    tenant.set_client_secret(_require(client_secret, "client_secret"))
+    try:
+        with transaction.atomic():
+            tenant.save()
+    except IntegrityError:
+        raise ValidationError(f"a tenant with slug {slug!r} already exists") from None
+    return tenant
+
+
+def tenant_set_client_secret(*, tenant: Tenant, secret: str) -> None:
+    tenant.set_client_secret(_require(secret, "client_secret"))
+    tenant.save(update_fields=["client_secret_encrypted", "updated_at"])
+
+
+def tenant_set_events_secret(*, tenant: Tenant, secret: str) -> None:
+    tenant.set_events_secret(_validate_webhook_secret(secret))
+    tenant.save(update_fields=["events_secret_encrypted", "updated_at"])
+
+
+@transaction.atomic
+def integration_add(
+    *, tenant: Tenant, integration_id: str, secret: str, name: str = ""
+) -> Integration:
+    """Register an integration, or give a known one a new secret (the old one stays valid).
+
+    Keeping the previous secret lets Genesys be switched over without rejected webhooks;
+    `integration_drop_previous_secret` ends the overlap.
+    """
+    integration_id = _require(integration_id, "integration_id")
+    secret = _validate_webhook_secret(secret)
+    integration = (
+        Integration.objects.select_for_update().filter(integration_id=integration_id).first()
+    )
+    if integration is None:
+        integration = Integration(tenant=tenant, integration_id=integration_id, name=name)
+        integration.set_secret(secret, keep_previous=False)
+        integration.save()
+        return integration
+    if integration.tenant_id != tenant.pk:
+        raise ValidationError(f"integration {integration_id} belongs to another tenant")
+    integration.set_secret(secret, keep_previous=True)
+    if name:
+        integration.name = name
+    integration.save()
+    return integration
+
+
+def integration_drop_previous_secret(*, integration: Integration) -> None:
+    integration.previous_secret_encrypted = ""
+    integration.save(update_fields=["previous_secret_encrypted", "updated_at"])
+
+
+def _hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(*, tenant: Tenant, name: str = "") -> tuple[ApiKey, str]:
+    """A new key (256 random bits). The raw key is returned here and never again."""
+    random_part = secrets.token_urlsafe(32)
+    raw_key = API_KEY_PREFIX + random_part
+    api_key = ApiKey.objects.create(
+        tenant=tenant, name=name, prefix=raw_key[:12], key_hash=_hash_key(raw_key)
+    )
+    return api_key, raw_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key matching raw_key, with its tenant, or None.
+
+    The lookup is by SHA-256 of the key, so its timing tells an attacker nothing about
+    stored keys; last_used_at is written at most once per API_KEY_LAST_USED_RESOLUTION_S.
+    """
+    if not raw_key.startswith(API_KEY_PREFIX) or len(raw_key) > 200:
+        return None
+    key_hash = _hash_key(raw_key)
+    api_key = (
+        ApiKey.objects.select_related("tenant")
+        .filter(key_hash=key_hash, revoked_at__isnull=True, tenant__is_active=True)
+        .first()
+    )
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, key_hash):
+        return None
+    now = timezone.now()
+    resolution = timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION_S)
+    if api_key.last_used_at is None or now - api_key.last_used_at >= resolution:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+@transaction.atomic
+def encryption_rotate() -> int:
+    """Re-encrypt every stored secret with the newest key; returns how many were rewritten."""
+    rewritten = 0
+    encrypted_fields = {
+        Tenant: ["client_secret_encrypted", "events_secret_encrypted"],
+        Integration: ["secret_encrypted", "previous_secret_encrypted"],
+    }
+    for model, fields in encrypted_fields.items():
+        for row in model.objects.select_for_update().order_by("pk"):  # type: ignore[attr-defined]  # both models have objects
+            changed = []
+            for field in fields:
+                token = getattr(row, field)
+                if token:
+                    setattr(row, field, crypto.reencrypt(token))
+                    changed.append(field)
+            if changed:
+                row.save(update_fields=changed)
+                rewritten += len(changed)
+    return rewritten
+
+
+def conversation_record(
+    *,
+    tenant: Tenant,
+    conversation_id: str,
+    integration: Integration | None = None,
+    customer_id: str = "",
+) -> Conversation:
+    """Remember which tenant (and integration, customer) a conversation belongs to."""
+    defaults: dict[str, object] = {"tenant": tenant}
+    if integration is not None:
+        defaults["integration"] = integration
+    if customer_id:
+        defaults["customer_id"] = customer_id
+    conversation, _ = Conversation.objects.update_or_create(
+        conversation_id=conversation_id, defaults=defaults
+    )
+    return conversation

@@ -1,0 +1,78 @@
+"""Shared fixtures. The database is the PostgreSQL that scripts/services.sh started."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tenants import services
+from tenants.models import Integration, Tenant
+
+# A copy of the team's shared/genesys/examples, so the suite runs from any checkout.
+GENESYS_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "genesys"
+
+DEFAULT_SECRET = "client-secret-value-1234"
+WEBHOOK_SECRET = "wa-bridge-test-secret-0123456789"
+
+
+def genesys_example(name: str) -> dict[str, Any]:
+    """An example payload from shared/genesys/examples, without its _comment."""
+    data: dict[str, Any] = json.loads((GENESYS_EXAMPLES / name).read_text())
+    data.pop("_comment", None)
+    return data
+
+
+@pytest.fixture
+def tenant_factory(db: None) -> Callable[..., Tenant]:
+    counter = {"n": 0}
+
+    def make(**overrides: Any) -> Tenant:
+        counter["n"] += 1
+        fields: dict[str, Any] = {
+            "slug": f"tenant-{counter['n']}",
+            "name": f"Tenant {counter['n']}",
+            "region": "custom",
+            "api_base_url": "https://api.genesys.test",
+            "login_base_url": "https://login.genesys.test",
+            "client_id": f"client-{counter['n']}",
+            "client_secret": DEFAULT_SECRET,
+        }
+        fields.update(overrides)
+        return services.tenant_create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def tenant(tenant_factory: Callable[..., Tenant]) -> Tenant:
+    return tenant_factory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def integration(tenant: Tenant) -> Integration:
+    return services.integration_add(
+        tenant=tenant,
+        integration_id="6f1c2a9e-3b7d-4c1e-9a52-0d8e4b7f1a23",
+        secret=WEBHOOK_SECRET,
+    )
+
+
+@pytest.fixture
+def api_key(tenant: Tenant) -> str:
+    _, raw_key = services.api_key_create(tenant=tenant, name="test")
+    return raw_key
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def authed_client(api_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
