@@ -6,6 +6,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from kombu import Connection
 
+from settings.brokers import broker_transport_options
+
 logger = structlog.get_logger(__name__)
 
 
@@ -25,7 +27,13 @@ def database_reachable() -> bool:
 
 def broker_reachable(url: str) -> bool:
     try:
-        with Connection(url, connect_timeout=settings.BROKER_CHECK_TIMEOUT_S) as conn:
+        with Connection(
+            url,
+            connect_timeout=settings.BROKER_CHECK_TIMEOUT_S,
+            transport_options=broker_transport_options(
+                url, filesystem_dir=settings.BROKER_FILESYSTEM_DIR
+            ),
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=settings.BROKER_CHECK_TIMEOUT_S)
         return True
     except Exception as exc:  # kombu raises many kinds; all mean "not ready"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 
+from settings.brokers import broker_transport_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -37,6 +39,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "genesys_gateway.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves admin and API-docs assets from gunicorn itself: no web server to set up.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -140,6 +144,15 @@ GENESYS_TIMEOUT_S = env.float("GENESYS_TIMEOUT_S", default=10.0)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="amqp://guest:guest@localhost:5672//")
 EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default=CELERY_BROKER_URL)
 EVENTS_EXCHANGE = env.str("EVENTS_EXCHANGE", default="genesys.events")
+# `filesystem://` (kombu's file-based transport) lets `make run` work without a broker
+# server; its messages live in folders under this directory. See README for its limits.
+BROKER_FILESYSTEM_DIR = env.str("BROKER_FILESYSTEM_DIR", default=str(BASE_DIR / "run" / "broker"))
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL, filesystem_dir=BROKER_FILESYSTEM_DIR
+)
+EVENTS_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    EVENTS_BROKER_URL, filesystem_dir=BROKER_FILESYSTEM_DIR
+)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
