@@ -107,9 +107,6 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# Django 6 default, opted into now; admin URL fields then assume https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 

@@ -7,3 +7,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 FIELD_ENCRYPTION_KEYS = ["8S4vNHLPm4-Ki3wnomA1U4Q_kfn0E0dO3xb4rnEGBQo="]
 SECRET_KEY = "test-secret-key"
 LOGGING = {"level": "WARNING"}
+# No collectstatic before tests: let whitenoise look files up on demand.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -16,6 +16,12 @@ SECRET_WIDGET = forms.PasswordInput(render_value=False, attrs={"autocomplete": "
 
 
 class TenantForm(forms.ModelForm):
+    api_base_url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Only for region 'custom'."
+    )
+    login_base_url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Only for region 'custom'."
+    )
     new_client_secret = forms.CharField(
         required=False,
         widget=SECRET_WIDGET,
