@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from genesys_gateway.problems import ProblemError
 from tenants.models import Conversation, Integration, Tenant
@@ -63,10 +63,10 @@ class WebhookReceipt:
 def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | None:
     """Store one event; None when (tenant, event id) is stored already (a redelivery).
 
-    Call inside the webhook's transaction. The insert runs in a savepoint: when a
-    concurrent delivery of the same event wins, PostgreSQL makes this INSERT wait for
-    that transaction and then fail on the unique constraint, and only the savepoint is
-    rolled back, so the rest of the webhook's transaction goes on.
+    Call inside the webhook's transaction. INSERT ... ON CONFLICT DO NOTHING RETURNING:
+    when a concurrent delivery of the same event is inserting too, PostgreSQL makes this
+    statement wait for that transaction and then insert nothing, without an error that
+    would abort ours. One round trip, where a savepoint around a plain INSERT takes three.
     """
     message = OutboxMessage(
         tenant=tenant,
@@ -77,13 +77,27 @@ def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | No
         cloud_event=events.cloud_event_build(event=event, tenant_slug=tenant.slug),
         status=OutboxMessage.Status.PENDING if event.published else OutboxMessage.Status.IGNORED,
     )
-    try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
-        if OutboxMessage.objects.filter(tenant=tenant, event_id=event.event_id).exists():
-            return None
-        raise
+    meta = OutboxMessage._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    columns = [f.column for f in fields if f.column]  # concrete fields always have one
+    pk_column = meta.pk.column if meta.pk else None
+    assert pk_column and len(columns) == len(fields)
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('tenant_id')}, {quote('event_id')}) DO NOTHING "
+        f"RETURNING {quote(pk_column)}"
+    )
+    # pre_save fills created_at; get_db_prep_save adapts JSON and times per backend.
+    params = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message.pk = row[0]
+    message._state.adding = False
     return message
 
 

@@ -1,27 +1,17 @@
 """Fixtures for the webhook tests: signed requests exactly as Genesys sends them."""
 
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.test.client import Client as DjangoClient
-from hypothesis import settings as hypothesis_settings
 
 from tenants import services
 from tenants.models import Conversation, Integration, Tenant
 from tests.conftest import WEBHOOK_SECRET
 from webhooks.signatures import signature_compute
-
-# Deterministic by default, so CI fails or passes the same way every time; run with
-# HYPOTHESIS_PROFILE=explore to search with fresh random examples.
-hypothesis_settings.register_profile(
-    "ci", max_examples=200, derandomize=True, deadline=None, database=None
-)
-hypothesis_settings.register_profile("explore", max_examples=1000, deadline=None)
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 OPEN_MESSAGING_URL = "/webhooks/genesys/open-messaging"
 EVENTS_URL = "/webhooks/genesys/events"

@@ -8,6 +8,7 @@ Each is sent signed correctly, signed wrongly or unsigned.
 
 import copy
 import json
+import os
 from typing import Any
 
 import pytest
@@ -98,8 +99,14 @@ def bodies(examples: list[str]) -> st.SearchStrategy[bytes]:
 
 # Valid twice as often: the stored path deserves as much search as the rejections.
 signing = st.sampled_from(["valid", "valid", "wrong", "none"])
+# Deterministic by default, so CI passes or fails the same way every run; set
+# HYPOTHESIS_PROFILE=explore to search with fresh random examples. Applied to these
+# tests only, not loaded globally.
+settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None, database=None)
+settings.register_profile("explore", max_examples=1000, deadline=None)
 property_settings = settings(
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci")),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 
