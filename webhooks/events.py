@@ -136,6 +136,10 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -288,7 +292,7 @@ def open_messaging_normalise(
     if message_type == "Receipt":
         reasons = [
             {"code": _str(r.get("code")) or None, "message": _str(r.get("message")) or None}
-            for r in payload.get("reasons") or []
+            for r in _list(payload.get("reasons"))
             if isinstance(r, dict)
         ]
         data = base | {
@@ -299,14 +303,16 @@ def open_messaging_normalise(
         }
         return [event(MESSAGE_RECEIPT, data)]
     if message_type == "Event":
-        for item in payload.get("events") or []:
+        for item in _list(payload.get("events")):
             if isinstance(item, dict) and item.get("eventType") == "Typing":
                 typing = _dict(item.get("typing"))
                 duration = typing.get("duration")
                 data = base | {
                     "typing": {
                         "type": _str(typing.get("type")) or "On",
-                        "duration_ms": duration if isinstance(duration, int) else None,
+                        "duration_ms": duration
+                        if isinstance(duration, int) and not isinstance(duration, bool)
+                        else None,
                     }
                 }
                 return [event(AGENT_TYPING, data)]
@@ -324,8 +330,7 @@ def _message_content(payload: dict[str, Any]) -> dict[str, Any]:
     quick_replies: list[dict[str, Any]] = []
     quick_replies_title: str | None = None
     rich_content: list[dict[str, Any]] = []
-    content = payload.get("content")
-    for item in content if isinstance(content, list) else []:
+    for item in _list(payload.get("content")):
         content_type = _str(_dict(item).get("contentType"))
         if content_type == "Attachment" and isinstance(item.get("attachment"), dict):
             attachments.append(_attachment(item["attachment"]))
@@ -334,10 +339,9 @@ def _message_content(payload: dict[str, Any]) -> dict[str, Any]:
         elif content_type == "QuickReplyV2" and isinstance(item.get("quickReplyV2"), dict):
             group = item["quickReplyV2"]
             quick_replies_title = _str(group.get("title")) or quick_replies_title
-            actions = group.get("actions")
             quick_replies.extend(
                 _quick_reply(action)
-                for action in (actions if isinstance(actions, list) else [])
+                for action in _list(group.get("actions"))
                 if isinstance(action, dict)
             )
         elif content_type in ("Card", "Carousel") and isinstance(

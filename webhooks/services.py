@@ -57,6 +57,15 @@ class WebhookReceipt:
     event_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class NewConversation:
+    """A conversation seen in traffic, to add to the routing map with the events."""
+
+    conversation_id: str
+    integration: Integration | None
+    customer_id: str
+
+
 # --- Outbox ---------------------------------------------------------------------------
 
 
@@ -106,12 +115,17 @@ def _store(
     tenant: Tenant,
     genesys_events: list[GenesysEvent],
     conversation: Conversation | None = None,
-    learn_conversation: dict[str, object] | None = None,
+    new_conversation: NewConversation | None = None,
 ) -> WebhookReceipt:
     """One transaction: learn the conversation, insert the events, update its state."""
     with transaction.atomic():
-        if learn_conversation is not None:
-            conversation = conversation_learn(tenant=tenant, **learn_conversation)  # type: ignore[arg-type]  # keys match conversation_learn
+        if new_conversation is not None:
+            conversation = conversation_learn(
+                tenant=tenant,
+                conversation_id=new_conversation.conversation_id,
+                integration=new_conversation.integration,
+                customer_id=new_conversation.customer_id,
+            )
         stored = [
             message
             for event in genesys_events
@@ -137,7 +151,7 @@ def _store(
         result = "accepted"
     else:
         result = "ignored"
-    logger.info("webhook.stored", result=result, event_ids=event_ids, stored=len(stored))
+    logger.debug("webhook.stored", result=result, event_ids=event_ids, stored=len(stored))
     return WebhookReceipt(result=result, event_ids=event_ids)
 
 
@@ -175,10 +189,10 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
         raise WebhookUnauthorized("The signature does not match the integration's secret.")
 
     assert isinstance(payload, dict)  # checked by open_messaging_integration_candidates
-    conversation, learn = _open_messaging_conversation(payload, integration=integration)
+    conversation, new_conversation = _open_messaging_conversation(payload, integration=integration)
     conversation_id = conversation.conversation_id if conversation else None
-    if learn is not None:
-        conversation_id = str(learn["conversation_id"])
+    if new_conversation is not None:
+        conversation_id = new_conversation.conversation_id
     structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
     try:
         genesys_events = events.open_messaging_normalise(
@@ -192,13 +206,13 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
         tenant=tenant,
         genesys_events=genesys_events,
         conversation=conversation,
-        learn_conversation=learn,
+        new_conversation=new_conversation,
     )
 
 
 def _open_messaging_conversation(
     payload: dict[str, object], *, integration: Integration
-) -> tuple[Conversation | None, dict[str, object] | None]:
+) -> tuple[Conversation | None, NewConversation | None]:
     """The conversation an agent message belongs to, or what to record about a new one.
 
     Genesys may put `conversationId` in the payload (not guaranteed); otherwise the
@@ -211,12 +225,9 @@ def _open_messaging_conversation(
     if conversation_id:
         conversation = conversation_get(conversation_id=conversation_id)
         if conversation is None:
-            learn = {
-                "conversation_id": conversation_id,
-                "integration": integration,
-                "customer_id": customer_id,
-            }
-            return None, learn
+            return None, NewConversation(
+                conversation_id=conversation_id, integration=integration, customer_id=customer_id
+            )
         if conversation.tenant_id == integration.tenant_id:
             return conversation, None
     if not customer_id:
@@ -265,22 +276,21 @@ def webhook_events_receive(*, body: bytes, signature: str, authorization: str) -
     if not authenticated:
         raise WebhookUnauthorized("The signature or bearer token does not match.")
 
-    learn: dict[str, object] | None = None
+    new_conversation = None
     if conversation is None and conversation_id:
-        learn = {
-            "conversation_id": conversation_id,
-            "integration": integration,
-            "customer_id": events.notification_customer_id(
+        customer_id = ""
+        if integration is not None:
+            customer_id = events.notification_customer_id(
                 notification, integration_id=integration.integration_id
             )
-            if integration
-            else "",
-        }
+        new_conversation = NewConversation(
+            conversation_id=conversation_id, integration=integration, customer_id=customer_id
+        )
     return _store(
         tenant=tenant,
         genesys_events=genesys_events,
         conversation=conversation,
-        learn_conversation=learn,
+        new_conversation=new_conversation,
     )
 
 

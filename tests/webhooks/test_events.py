@@ -502,3 +502,84 @@ def assert_cloud_event(event: GenesysEvent, *, expected_subject: str | None) -> 
     assert events.routing_key(event_type=event.event_type, tenant_slug="acme") == (
         f"{event.event_type}.acme"
     )
+
+
+ODD_VALUES: list[Any] = [None, True, 0, 5, -1.5, "", "x", [], [1, "a"], {}, {"a": None}]
+
+
+def _every_path(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else []
+    )
+    paths: list[tuple[Any, ...]] = []
+    for key, child in items:
+        paths.append((*prefix, key))
+        paths.extend(_every_path(child, (*prefix, key)))
+    return paths
+
+
+def _replaced(payload: Any, path: tuple[Any, ...], value: Any) -> Any:
+    copied = copy.deepcopy(payload)
+    container = copied
+    for key in path[:-1]:
+        container = container[key]
+    container[path[-1]] = value
+    return copied
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "outbound-agent-text.json",
+        "outbound-agent-image.json",
+        "outbound-bot-text.json",
+        "outbound-receipt.json",
+        "outbound-structured-quick-replies.json",
+        "outbound-typing-event.json",
+    ],
+)
+def test_any_field_of_any_type_gives_events_or_a_payload_error(example: str) -> None:
+    """Every field of the example replaced by every odd value: never another exception."""
+    original = genesys_example(example)
+    for path in _every_path(original):
+        for value in ODD_VALUES:
+            payload = _replaced(original, path, value)
+            try:
+                integration_id = events.open_messaging_integration_candidates(payload)[0]
+                found = events.open_messaging_normalise(
+                    payload=payload, integration_id=integration_id, conversation_id=None
+                )
+            except PayloadError:
+                continue
+            for event in found:
+                json.dumps(events.cloud_event_build(event=event, tenant_slug="acme"))
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "notification-acd-start.json",
+        "notification-conversation-disconnect.json",
+        "notification-presence-eventbridge.json",
+        "notification-routing-status.json",
+        "notification-user-end-transfer.json",
+        "notification-user-start.json",
+    ],
+)
+def test_any_notification_field_of_any_type_gives_events_or_a_payload_error(
+    example: str,
+) -> None:
+    original = genesys_example(example)
+    for path in _every_path(original):
+        for value in ODD_VALUES:
+            payload = _replaced(original, path, value)
+            try:
+                found = events.notification_normalise(events.notification_unwrap(payload))
+            except PayloadError:
+                continue
+            for event in found:
+                json.dumps(events.cloud_event_build(event=event, tenant_slug="acme"))

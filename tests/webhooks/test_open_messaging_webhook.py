@@ -386,3 +386,14 @@ def test_requests_are_counted_by_endpoint_and_result(
             and 'endpoint="open_messaging"' in line
         )
         assert float(line.rsplit(" ", 1)[1]) >= 1
+
+
+def test_odd_field_types_in_a_signed_payload_do_not_fail_the_webhook(
+    webhook_client: Client, conversation: Conversation
+) -> None:
+    # Regression: a number where a list belongs raised TypeError, i.e. a 500.
+    receipt = genesys_example("outbound-receipt.json") | {"reasons": 5}
+    typing = genesys_example("outbound-typing-event.json") | {"events": True}
+    assert post_open_messaging(webhook_client, compact(receipt)).status_code == 200
+    assert post_open_messaging(webhook_client, compact(typing)).status_code == 200
+    assert OutboxMessage.objects.count() == 2

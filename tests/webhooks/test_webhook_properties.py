@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from tenants.models import Conversation
 from tests.conftest import WEBHOOK_SECRET, genesys_example
 from tests.webhooks.conftest import EVENTS_SECRET, post_events, post_open_messaging
+from webhooks import events
+from webhooks.events import PayloadError
 from webhooks.models import OutboxMessage
 
 OPEN_MESSAGING_EXAMPLES = [
@@ -74,7 +76,9 @@ def mutated_examples(draw: st.DrawFn, names: list[str]) -> Any:
         paths = _paths(payload)
         if not paths:
             break
-        *parents, key = draw(st.sampled_from(paths))
+        # Top-level fields half the time: they are few, and each matters.
+        top_level = [path for path in paths if len(path) == 1]
+        *parents, key = draw(st.sampled_from(top_level) | st.sampled_from(paths))
         container = payload
         for parent in parents:
             container = container[parent]
@@ -151,3 +155,35 @@ def test_events_never_fail_and_store_only_authenticated_known_shapes(
     secret = {"valid": EVENTS_SECRET, "wrong": "not-the-secret-0000000", "none": None}[signed]
     response = post_events(webhook_client, body, secret=secret, bearer=bearer)
     check(response, signed=signed, before=before)
+
+
+# The normaliser alone, without HTTP or database: many more examples per second, so the
+# odd field types the end-to-end tests above rarely reach are covered here.
+@settings(property_settings, max_examples=500)
+@given(payload=mutated_examples(OPEN_MESSAGING_EXAMPLES) | json_values)
+def test_open_messaging_normaliser_raises_only_payload_errors(payload: Any) -> None:
+    try:
+        payload = events.json_parse(_body(payload))  # what the view hands on
+        candidates = events.open_messaging_integration_candidates(payload)
+        found = events.open_messaging_normalise(
+            payload=payload, integration_id=candidates[0], conversation_id=None
+        )
+    except PayloadError:
+        return
+    for found_event in found:
+        document = events.cloud_event_build(event=found_event, tenant_slug="acme")
+        json.dumps(document, allow_nan=False)
+
+
+@settings(property_settings, max_examples=500)
+@given(payload=mutated_examples(NOTIFICATION_EXAMPLES) | json_values)
+def test_notification_normaliser_raises_only_payload_errors(payload: Any) -> None:
+    try:
+        payload = events.json_parse(_body(payload))  # what the view hands on
+        notification = events.notification_unwrap(payload)
+        found = events.notification_normalise(notification)
+    except PayloadError:
+        return
+    for found_event in found:
+        document = events.cloud_event_build(event=found_event, tenant_slug="acme")
+        json.dumps(document, allow_nan=False)
