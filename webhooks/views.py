@@ -35,6 +35,10 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyUnreadable(Exception):
+    pass
+
+
 def request_body_read(request: HttpRequest, *, limit: int) -> bytes:
     """The raw body, refused beyond `limit` bytes before and while reading.
 
@@ -58,7 +62,10 @@ def request_body_read(request: HttpRequest, *, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = stream.read(min(_READ_CHUNK, limit + 1 - size))
+        try:
+            chunk = stream.read(min(_READ_CHUNK, limit + 1 - size))
+        except OSError as exc:  # the sender went away mid-body (UnreadablePostError too)
+            raise BodyUnreadable from exc
         if not chunk:
             break
         chunks.append(chunk)
@@ -99,6 +106,14 @@ def _webhook_answer(
             slug="body-too-large",
         )
         return response, "too_large"
+    except BodyUnreadable:
+        response = problem_response(
+            status=400,
+            title="Malformed webhook",
+            detail="The request body could not be read completely.",
+            slug="malformed-webhook",
+        )
+        return response, "malformed"
     try:
         receipt = receive(body)
     except ProblemError as exc:

@@ -208,3 +208,15 @@ def test_webhook_log_line_names_tenant_and_conversation(
     assert line["conversation_id"] == CONVERSATION_ID
     assert line["result"] == "accepted"
     assert line["request_id"]
+
+
+class _BrokenStream(io.BytesIO):
+    def read(self, size: int | None = -1) -> bytes:
+        raise ConnectionResetError("peer went away")
+
+
+def test_body_cut_off_by_the_sender_is_400_not_500() -> None:
+    request = chunked_request(b"")
+    request.META["wsgi.input"] = _BrokenStream()
+    response = views.genesys_open_messaging_webhook(request)
+    assert response.status_code == 400
