@@ -10,6 +10,7 @@ from datetime import datetime
 
 import structlog
 from django.db import connection, transaction
+from django.db.models.expressions import DatabaseDefault
 
 from genesys_gateway.problems import ProblemError
 from tenants.models import Conversation, Integration, Tenant
@@ -87,19 +88,23 @@ def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | No
         status=OutboxMessage.Status.PENDING if event.published else OutboxMessage.Status.IGNORED,
     )
     meta = OutboxMessage._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields if f.column]  # concrete fields always have one
     pk_column = meta.pk.column if meta.pk else None
-    assert pk_column and len(columns) == len(fields)
+    assert pk_column
+    columns, params = [], []
+    for model_field in meta.concrete_fields:
+        # pre_save fills created_at; get_db_prep_save adapts JSON and times per backend.
+        value = model_field.pre_save(message, add=True)
+        if model_field.primary_key or isinstance(value, DatabaseDefault):
+            continue  # the database fills these in
+        columns.append(model_field.column or model_field.attname)
+        params.append(model_field.get_db_prep_save(value, connection))
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT ({quote('tenant_id')}, {quote('event_id')}) DO NOTHING "
         f"RETURNING {quote(pk_column)}"
     )
-    # pre_save fills created_at; get_db_prep_save adapts JSON and times per backend.
-    params = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -13,6 +13,7 @@ from tests.webhooks.conftest import (
     USER_ID,
     compact,
     post_events,
+    post_open_messaging,
 )
 from webhooks.models import OutboxMessage
 from webhooks.relay import relay_wake
@@ -294,3 +295,28 @@ def test_out_of_order_events_never_move_the_last_event_back(
     )
     conversation.refresh_from_db()
     assert conversation.last_event_type == "conversation.transferred"
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "conversation.json",
+        "error-400.json",
+        "error-429.json",
+        "inbound-image.json",
+        "inbound-receipt.json",
+        "inbound-text.json",
+        "inbound-typing-event.json",
+        "oauth-token-response.json",
+        "users-page.json",
+    ],
+)
+def test_example_files_that_are_not_webhooks_are_refused_by_both_endpoints(
+    webhook_client: Client, conversation: Conversation, example: str
+) -> None:
+    body = compact(genesys_example(example))
+    open_messaging = post_open_messaging(webhook_client, body)
+    events = post_events(webhook_client, body)
+    assert open_messaging.status_code in (400, 404), open_messaging.json()
+    assert events.status_code == 400, events.json()
+    assert not OutboxMessage.objects.exists()
