@@ -36,3 +36,16 @@ def conversation_latest_for_customer(
         .order_by("-created_at", "-pk")
         .first()
     )
+
+
+def integration_get_first(*, integration_ids: list[str]) -> Integration | None:
+    """The first of these integration ids that is known (payloads name it in several places)."""
+    if not integration_ids:
+        return None
+    found = {
+        integration.integration_id: integration
+        for integration in Integration.objects.select_related("tenant").filter(
+            integration_id__in=integration_ids, tenant__is_active=True
+        )
+    }
+    return next((found[i] for i in integration_ids if i in found), None)

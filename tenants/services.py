@@ -3,12 +3,13 @@
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tenants import crypto
@@ -212,3 +213,56 @@ def conversation_record(
         conversation_id=conversation_id, defaults=defaults
     )
     return conversation
+
+
+def conversation_learn(
+    *,
+    tenant: Tenant,
+    conversation_id: str,
+    integration: Integration | None = None,
+    customer_id: str = "",
+) -> Conversation:
+    """Record a conversation seen in traffic, unless it is known already; race-free.
+
+    INSERT ... ON CONFLICT DO NOTHING: several webhooks about one new conversation may
+    arrive at once, and none of them may fail on the unique conversation id. A known
+    conversation keeps its tenant; only its missing integration/customer are filled in.
+    """
+    Conversation.objects.bulk_create(
+        [
+            Conversation(
+                conversation_id=conversation_id,
+                tenant=tenant,
+                integration=integration,
+                customer_id=customer_id,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    conversation = Conversation.objects.select_related("tenant", "integration").get(
+        conversation_id=conversation_id
+    )
+    if conversation.tenant_id == tenant.pk:
+        changed = []
+        if integration is not None and conversation.integration_id is None:
+            conversation.integration = integration
+            changed.append("integration")
+        if customer_id and not conversation.customer_id:
+            conversation.customer_id = customer_id
+            changed.append("customer_id")
+        if changed:
+            conversation.save(update_fields=[*changed, "updated_at"])
+    return conversation
+
+
+def conversation_event_record(
+    *, conversation: Conversation, event_type: str, event_at: datetime, disconnected: bool = False
+) -> None:
+    """Note the conversation's latest event (never moving back in time), and its end."""
+    now = timezone.now()
+    conversations = Conversation.objects.filter(pk=conversation.pk)
+    conversations.filter(Q(last_event_at__isnull=True) | Q(last_event_at__lte=event_at)).update(
+        last_event_type=event_type, last_event_at=event_at, updated_at=now
+    )
+    if disconnected:
+        conversations.update(state=Conversation.State.DISCONNECTED, updated_at=now)

@@ -1,3 +1,12 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from webhooks import views
+
+urlpatterns: list[URLPattern] = [
+    path(
+        "genesys/open-messaging",
+        views.genesys_open_messaging_webhook,
+        name="webhook-genesys-open-messaging",
+    ),
+    path("genesys/events", views.genesys_events_webhook, name="webhook-genesys-events"),
+]

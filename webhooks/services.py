@@ -1,0 +1,318 @@
+"""Writes for the webhook side: receive a Genesys webhook, store its events in the outbox.
+
+The rule (issue 5): a webhook is answered 200 only after its events are committed. Each
+webhook is one short transaction holding the outbox row(s) and any conversation state
+change; the relay is woken on commit and publishes from the table, never from here.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from django.db import connection, transaction
+from django.db.models.expressions import DatabaseDefault
+
+from genesys_gateway.problems import ProblemError
+from tenants.models import Conversation, Integration, Tenant
+from tenants.selectors import (
+    conversation_get,
+    conversation_latest_for_customer,
+    integration_get_first,
+    tenant_get_by_organization,
+)
+from tenants.services import conversation_event_record, conversation_learn
+from webhooks import events
+from webhooks.events import GenesysEvent, Notification, PayloadError
+from webhooks.models import OutboxMessage
+from webhooks.relay import relay_wake
+from webhooks.signatures import bearer_matches, signature_matches
+
+logger = structlog.get_logger(__name__)
+
+
+class WebhookUnauthorized(ProblemError):
+    status = 401
+    slug = "invalid-signature"
+    title = "Invalid or missing signature"
+
+
+class WebhookMalformed(ProblemError):
+    status = 400
+    slug = "malformed-webhook"
+    title = "Malformed webhook"
+
+
+class WebhookTargetNotFound(ProblemError):
+    status = 404
+    slug = "unknown-target"
+    title = "Unknown integration, conversation or organisation"
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    """What happened to an accepted webhook."""
+
+    # accepted: new events stored; duplicate: all seen before; ignored: recorded, not
+    # published; heartbeat: nothing to store.
+    result: str
+    event_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewConversation:
+    """A conversation seen in traffic, to add to the routing map with the events."""
+
+    conversation_id: str
+    integration: Integration | None
+    customer_id: str
+
+
+# --- Outbox ---------------------------------------------------------------------------
+
+
+def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | None:
+    """Store one event; None when (tenant, event id) is stored already (a redelivery).
+
+    Call inside the webhook's transaction. INSERT ... ON CONFLICT DO NOTHING RETURNING:
+    when a concurrent delivery of the same event is inserting too, PostgreSQL makes this
+    statement wait for that transaction and then insert nothing, without an error that
+    would abort ours. One round trip, where a savepoint around a plain INSERT takes three.
+    """
+    message = OutboxMessage(
+        tenant=tenant,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        ordering_key=event.ordering_key,
+        routing_key=events.routing_key(event_type=event.event_type, tenant_slug=tenant.slug),
+        cloud_event=events.cloud_event_build(event=event, tenant_slug=tenant.slug),
+        status=OutboxMessage.Status.PENDING if event.published else OutboxMessage.Status.IGNORED,
+    )
+    meta = OutboxMessage._meta
+    pk_column = meta.pk.column if meta.pk else None
+    assert pk_column
+    columns, params = [], []
+    for model_field in meta.concrete_fields:
+        # pre_save fills created_at; get_db_prep_save adapts JSON and times per backend.
+        value = model_field.pre_save(message, add=True)
+        if model_field.primary_key or isinstance(value, DatabaseDefault):
+            continue  # the database fills these in
+        columns.append(model_field.column or model_field.attname)
+        params.append(model_field.get_db_prep_save(value, connection))
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({quote('tenant_id')}, {quote('event_id')}) DO NOTHING "
+        f"RETURNING {quote(pk_column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message.pk = row[0]
+    message._state.adding = False
+    return message
+
+
+def _store(
+    *,
+    tenant: Tenant,
+    genesys_events: list[GenesysEvent],
+    conversation: Conversation | None = None,
+    new_conversation: NewConversation | None = None,
+) -> WebhookReceipt:
+    """One transaction: learn the conversation, insert the events, update its state."""
+    with transaction.atomic():
+        if new_conversation is not None:
+            conversation = conversation_learn(
+                tenant=tenant,
+                conversation_id=new_conversation.conversation_id,
+                integration=new_conversation.integration,
+                customer_id=new_conversation.customer_id,
+            )
+        stored = [
+            message
+            for event in genesys_events
+            if (message := outbox_enqueue(tenant=tenant, event=event)) is not None
+        ]
+        published = [m for m in stored if m.status == OutboxMessage.Status.PENDING]
+        if published and conversation is not None and conversation.tenant_id == tenant.pk:
+            last = published[-1]
+            conversation_event_record(
+                conversation=conversation,
+                event_type=last.event_type,
+                event_at=datetime.fromisoformat(last.cloud_event["time"]),
+                disconnected=any(
+                    m.event_type == events.CONVERSATION_DISCONNECTED for m in published
+                ),
+            )
+        if published:
+            transaction.on_commit(relay_wake)
+    event_ids = [event.event_id for event in genesys_events]
+    if not stored:
+        result = "duplicate"
+    elif published:
+        result = "accepted"
+    else:
+        result = "ignored"
+    logger.debug("webhook.stored", result=result, event_ids=event_ids, stored=len(stored))
+    return WebhookReceipt(result=result, event_ids=event_ids)
+
+
+def _parse(body: bytes) -> object:
+    try:
+        return events.json_parse(body)
+    except PayloadError as exc:
+        raise WebhookMalformed(str(exc)) from None
+
+
+# --- Open Messaging -------------------------------------------------------------------
+
+
+def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookReceipt:
+    """Verify and store an Open Messaging outbound webhook (agent/bot message, typing...).
+
+    Only the integration id is read before the signature is checked; the full parse
+    comes after.
+    """
+    if not signature:
+        raise WebhookUnauthorized("X-Hub-Signature-256 is missing.")
+    payload = _parse(body)
+    try:
+        candidates = events.open_messaging_integration_candidates(payload)
+    except PayloadError as exc:
+        raise WebhookMalformed(str(exc)) from None
+    integration = integration_get_first(integration_ids=candidates)
+    if integration is None:
+        raise WebhookTargetNotFound("No integration with this id is configured.")
+    tenant = integration.tenant
+    structlog.contextvars.bind_contextvars(
+        tenant=tenant.slug, integration_id=integration.integration_id
+    )
+    if not signature_matches(body=body, header=signature, secrets=integration.webhook_secrets()):
+        raise WebhookUnauthorized("The signature does not match the integration's secret.")
+
+    assert isinstance(payload, dict)  # checked by open_messaging_integration_candidates
+    conversation, new_conversation = _open_messaging_conversation(payload, integration=integration)
+    conversation_id = conversation.conversation_id if conversation else None
+    if new_conversation is not None:
+        conversation_id = new_conversation.conversation_id
+    structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
+    try:
+        genesys_events = events.open_messaging_normalise(
+            payload=payload,
+            integration_id=integration.integration_id,
+            conversation_id=conversation_id,
+        )
+    except PayloadError as exc:
+        raise WebhookMalformed(str(exc)) from None
+    return _store(
+        tenant=tenant,
+        genesys_events=genesys_events,
+        conversation=conversation,
+        new_conversation=new_conversation,
+    )
+
+
+def _open_messaging_conversation(
+    payload: dict[str, object], *, integration: Integration
+) -> tuple[Conversation | None, NewConversation | None]:
+    """The conversation an agent message belongs to, or what to record about a new one.
+
+    Genesys may put `conversationId` in the payload (not guaranteed); otherwise the
+    newest conversation the API side recorded for this customer on this integration.
+    """
+    customer_id = events.open_messaging_customer_id(
+        payload, integration_id=integration.integration_id
+    )
+    conversation_id = events.open_messaging_conversation_id(payload)
+    if conversation_id:
+        conversation = conversation_get(conversation_id=conversation_id)
+        if conversation is None:
+            return None, NewConversation(
+                conversation_id=conversation_id, integration=integration, customer_id=customer_id
+            )
+        if conversation.tenant_id == integration.tenant_id:
+            return conversation, None
+    if not customer_id:
+        return None, None
+    return (
+        conversation_latest_for_customer(integration=integration, customer_id=customer_id),
+        None,
+    )
+
+
+# --- Notification topics --------------------------------------------------------------
+
+
+def webhook_events_receive(*, body: bytes, signature: str, authorization: str) -> WebhookReceipt:
+    """Verify and store a conversation/user notification, bare or from EventBridge."""
+    if not signature and not authorization:
+        raise WebhookUnauthorized("Neither X-Hub-Signature-256 nor Authorization is present.")
+    payload = _parse(body)
+    try:
+        notification = events.notification_unwrap(payload)
+        if events.notification_is_heartbeat(notification):
+            # Keep-alives of a WebSocket channel carry no tenant and change nothing.
+            return WebhookReceipt(result="heartbeat")
+        conversation_id = events.notification_conversation_id(notification)
+        genesys_events = events.notification_normalise(notification)
+    except PayloadError as exc:
+        raise WebhookMalformed(str(exc)) from None
+    structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
+
+    conversation = conversation_get(conversation_id=conversation_id) if conversation_id else None
+    tenant: Tenant | None
+    integration: Integration | None
+    if conversation is not None:
+        tenant, integration = conversation.tenant, conversation.integration
+    else:
+        tenant, integration = _notification_tenant(notification)
+    if tenant is None or not tenant.is_active:
+        raise WebhookTargetNotFound("No tenant knows this conversation or organisation.")
+    structlog.contextvars.bind_contextvars(tenant=tenant.slug)
+
+    secret = tenant.events_secret()
+    authenticated = bool(secret) and (
+        signature_matches(body=body, header=signature, secrets=[secret])
+        or bearer_matches(header=authorization, secret=secret)
+    )
+    if not authenticated:
+        raise WebhookUnauthorized("The signature or bearer token does not match.")
+
+    new_conversation = None
+    if conversation is None and conversation_id:
+        customer_id = ""
+        if integration is not None:
+            customer_id = events.notification_customer_id(
+                notification, integration_id=integration.integration_id
+            )
+        new_conversation = NewConversation(
+            conversation_id=conversation_id, integration=integration, customer_id=customer_id
+        )
+    return _store(
+        tenant=tenant,
+        genesys_events=genesys_events,
+        conversation=conversation,
+        new_conversation=new_conversation,
+    )
+
+
+def _notification_tenant(notification: Notification) -> tuple[Tenant | None, Integration | None]:
+    """Tenant (and integration) of a notification about a conversation we do not know yet.
+
+    First the organisation id of an EventBridge source, then the open-messaging
+    integration the event names; both must agree when both are known.
+    """
+    tenant = None
+    if notification.organization_id:
+        tenant = tenant_get_by_organization(organization_id=notification.organization_id)
+    integration = integration_get_first(
+        integration_ids=events.notification_integration_ids(notification)
+    )
+    if integration is not None and tenant is not None and integration.tenant_id != tenant.pk:
+        integration = None
+    if tenant is None and integration is not None:
+        tenant = integration.tenant
+    return tenant, integration
