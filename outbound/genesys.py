@@ -292,6 +292,7 @@ def _send(
         timeout = max(_MIN_ATTEMPT_S, min(policy.timeout_s, deadline - clock.monotonic()))
         started = time.perf_counter()
         error: GenesysTransientError
+        retry_after: int | None = None
         try:
             response = _http().request(method, url, timeout=timeout, **kwargs)
         except requests.Timeout as exc:
@@ -313,11 +314,13 @@ def _send(
             assert isinstance(failure, GenesysTransientError)
             error = failure
             retryable = status == 429 or (safe and status in _RETRYABLE_STATUSES)
+            retry_after = _parse_retry_after(response.headers.get("Retry-After"))
         _observe(endpoint, method, outcome, started)
-        delay = policy.backoff(attempt, clock.rng)
-        if error.retry_after is not None and outcome in ("429", "503"):
+        if retry_after is not None:
             # Honour Genesys' own figure, plus a little jitter so workers do not stampede.
-            delay = error.retry_after + clock.rng.uniform(0, 0.25)
+            delay = retry_after + clock.rng.uniform(0, 0.25)
+        else:
+            delay = policy.backoff(attempt, clock.rng)
         out_of_time = clock.monotonic() + delay + _MIN_ATTEMPT_S > deadline
         if not retryable or attempt >= policy.max_attempts or out_of_time:
             logger.warning(
@@ -329,9 +332,10 @@ def _send(
                 genesys_context_id=error.context_id,
                 detail=error.message,
             )
-            if isinstance(error, GenesysTransientError) and error.status == 503:
+            if error.status == 503:
                 # Tell the caller when trying again makes sense.
-                error.retry_after = max(error.retry_after or 0, math.ceil(delay))
+                error.retry_after = retry_after if retry_after is not None else math.ceil(delay)
+                error.retry_after = max(1, error.retry_after)
                 error.headers["Retry-After"] = str(error.retry_after)
             raise error
         logger.info(

@@ -22,7 +22,7 @@ class GenesysToken(models.Model):
         verbose_name = "Genesys token"
 
     def __str__(self) -> str:
-        return f"token for {self.tenant_id}"
+        return f"token for {self.tenant}"
 
 
 class GenesysRateLimit(models.Model):
@@ -48,7 +48,7 @@ class GenesysRateLimit(models.Model):
         verbose_name = "Genesys rate limit"
 
     def __str__(self) -> str:
-        return f"rate limit for {self.tenant_id}"
+        return f"rate limit for {self.tenant}"
 
 
 class DeliveryState(models.TextChoices):
