@@ -19,6 +19,7 @@ store and the rate limiter are handed in (outbound/services/ keeps both in the d
 import email.utils
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -209,13 +210,16 @@ def _new_session() -> requests.Session:
 
 
 _session: requests.Session | None = None
+_session_lock = threading.Lock()
 
 
 def _http() -> requests.Session:
     """The process's pooled session (created lazily, after settings are loaded)."""
     global _session  # one pool per process, by design
     if _session is None:
-        _session = _new_session()
+        with _session_lock:
+            if _session is None:
+                _session = _new_session()
     return _session
 
 

@@ -7,6 +7,7 @@ OpenInboundNormalizedReceipt and OpenInboundNormalizedEvent (tests check field n
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from outbound.errors import IntegrationInvalid
@@ -181,21 +182,21 @@ def message_send(
         delivery_release(row=row)
         raise
     conversation_id = str(answer.get("conversationId") or "")
-    if conversation_id:
-        # The webhook side resolves tenants by conversation id through this map.
-        conversation_record(
-            tenant=tenant,
-            conversation_id=conversation_id,
+    with transaction.atomic():
+        if conversation_id:
+            # The webhook side resolves tenants by conversation id through this map.
+            conversation_record(
+                tenant=tenant,
+                conversation_id=conversation_id,
+                integration=integration,
+                customer_id=sender["id"],
+            )
+        delivery_complete(
+            row=row,
             integration=integration,
-            customer_id=sender["id"],
+            genesys_message_id=genesys_message_id,
+            conversation_id=conversation_id,
         )
-    row.integration = integration
-    delivery_complete(
-        row=row,
-        integration=integration,
-        genesys_message_id=genesys_message_id,
-        conversation_id=conversation_id,
-    )
     return _message_result(row), True
 
 

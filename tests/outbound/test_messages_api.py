@@ -2,10 +2,12 @@
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import responses
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from outbound.models import DeliveryState, InboundMessage
@@ -355,3 +357,36 @@ def test_twenty_concurrent_posts_of_one_message_make_one_genesys_call(
     assert inbound.call_count == 1
     assert token_endpoint.call_count == 1
     assert InboundMessage.objects.get().state == DeliveryState.SENT
+
+
+def test_a_claim_left_by_a_dead_worker_is_taken_over(
+    integration: Integration, authed_client: APIClient, inbound: Any, tenant: Tenant
+) -> None:
+    InboundMessage.objects.create(
+        tenant=tenant,
+        message_id=WAMID,
+        state=DeliveryState.PENDING,
+        claimed_at=timezone.now() - timedelta(minutes=5),
+    )
+    response = authed_client.post(URL, TEXT_REQUEST, format="json")
+    assert response.status_code == 201
+    assert inbound.call_count == 1
+    assert InboundMessage.objects.get().genesys_message_id == GENESYS_MESSAGE_ID
+
+
+def test_a_repeat_while_the_first_is_in_flight_gives_up_with_409(
+    integration: Integration,
+    authed_client: APIClient,
+    inbound: Any,
+    tenant: Tenant,
+    settings: Any,
+) -> None:
+    settings.GENESYS_IDEMPOTENCY_WAIT_S = 0.1
+    InboundMessage.objects.create(
+        tenant=tenant, message_id=WAMID, state=DeliveryState.PENDING, claimed_at=timezone.now()
+    )
+    response = authed_client.post(URL, TEXT_REQUEST, format="json")
+    assert response.status_code == 409
+    assert problem(response)["type"].endswith("/request-in-progress")
+    assert response["Retry-After"] == "5"
+    assert inbound.call_count == 0
