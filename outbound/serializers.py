@@ -21,7 +21,7 @@ _MIME_FAMILY = {"Image": "image/", "Video": "video/", "Audio": "audio/"}
 
 
 class StrictSerializer(serializers.Serializer):
-    """Rejects unknown fields, so a misspelt optional field is an error, not silently lost."""
+    """Unknown fields are rejected with a 400 (a misspelt field is never silently lost)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):

@@ -105,7 +105,7 @@ class MessageCreateApi(TenantApi):
         message_id = serializers.CharField(
             max_length=ID_MAX_LENGTH, help_text="The WhatsApp message id (wamid)."
         )
-        sender = CustomerSerializer(help_text="Sent as `from`: the customer.")
+        sender = CustomerSerializer(help_text="The customer.")
         text = serializers.CharField(
             max_length=TEXT_MAX_LENGTH, required=False, trim_whitespace=False
         )
@@ -227,7 +227,7 @@ class TypingCreateApi(TenantApi):
 
     class InputSerializer(StrictSerializer):
         integration_id = serializers.CharField(max_length=64, required=False)
-        sender = CustomerIdSerializer(help_text="Sent as `from`: the customer.")
+        sender = CustomerIdSerializer(help_text="The customer.")
 
         class Meta:
             ref_name = "TypingCreateInput"
