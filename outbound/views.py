@@ -96,7 +96,8 @@ class MessageCreateApi(TenantApi):
     """Send a customer's WhatsApp message to Genesys (Open Messaging inbound).
 
     Idempotent on (tenant, message_id): a repeat answers 200 with the first result and
-    makes no second Genesys call."""
+    makes no second Genesys call.
+    """
 
     class InputSerializer(StrictSerializer):
         integration_id = serializers.CharField(

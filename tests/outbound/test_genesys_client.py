@@ -3,6 +3,8 @@
 Waits are measured on a fake clock handed to the client, never on the wall clock.
 """
 
+from typing import Any
+
 import pytest
 import requests
 import responses
@@ -10,6 +12,7 @@ from prometheus_client import REGISTRY
 
 from outbound.genesys import (
     GenesysAuthError,
+    GenesysClient,
     GenesysRateLimitedError,
     GenesysTimeoutError,
     GenesysTransientError,
@@ -23,12 +26,12 @@ ORG = {"id": "8a4d2c61-5f3b-4e97-b0c8-7d1e9a2f6b45", "name": "Acme Corp"}
 
 
 @pytest.fixture(autouse=True)
-def _backoff(settings: object) -> None:
-    settings.GENESYS_BACKOFF_BASE_S = 1.0  # type: ignore[attr-defined]
-    settings.GENESYS_BACKOFF_MAX_S = 1.5  # type: ignore[attr-defined]
+def _backoff(settings: Any) -> None:
+    settings.GENESYS_BACKOFF_BASE_S = 1.0
+    settings.GENESYS_BACKOFF_MAX_S = 1.5
 
 
-def client_for(tenant: Tenant, clock: FakeClock):  # type: ignore[no-untyped-def]
+def client_for(tenant: Tenant, clock: FakeClock) -> GenesysClient:
     return genesys_client(tenant=tenant, sleep=clock.sleep, monotonic=clock.monotonic)
 
 
@@ -83,10 +86,10 @@ def test_the_budget_bounds_the_total_wait(
     genesys: responses.RequestsMock,
     token_endpoint: object,
     clock: FakeClock,
-    settings: object,
+    settings: Any,
 ) -> None:
-    settings.GENESYS_RETRY_BUDGET_S = 5.0  # type: ignore[attr-defined]
-    settings.GENESYS_MAX_ATTEMPTS = 100  # type: ignore[attr-defined]
+    settings.GENESYS_RETRY_BUDGET_S = 5.0
+    settings.GENESYS_MAX_ATTEMPTS = 100
     throttled = genesys.get(ORG_URL, status=429, headers={"Retry-After": "2"}, json={})
     with pytest.raises(GenesysRateLimitedError):
         client_for(tenant, clock).get_organization()
