@@ -182,6 +182,9 @@ GENESYS_RATE_LIMIT_BURST = env.int("GENESYS_RATE_LIMIT_BURST", default=20)
 GENESYS_RATE_LIMIT_MAX_WAIT_S = env.float("GENESYS_RATE_LIMIT_MAX_WAIT_S", default=5.0)
 # How long a repeat of an inbound message waits for the first request's Genesys answer.
 GENESYS_IDEMPOTENCY_WAIT_S = env.float("GENESYS_IDEMPOTENCY_WAIT_S", default=25.0)
+# Sent messages/receipts are remembered this long for idempotency (WhatsApp redelivers a
+# webhook for up to 7 days), then deleted by the `outbound.deliveries_purge` task.
+GENESYS_IDEMPOTENCY_RETENTION_DAYS = env.int("GENESYS_IDEMPOTENCY_RETENTION_DAYS", default=30)
 
 # Swagger UI and Redoc from the installed sidecar package, so /api/v1/docs/ works offline.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

@@ -74,3 +74,19 @@ def delivery_complete(*, row: Delivery, **fields: Any) -> None:
 def delivery_release(*, row: Delivery) -> None:
     """Forget a claim whose Genesys call failed, so the same request may be retried."""
     type(row)._default_manager.filter(pk=row.pk, state=DeliveryState.PENDING).delete()
+
+
+def deliveries_purge(*, older_than: timedelta) -> int:
+    """Delete sent messages and receipts older than `older_than`; return how many.
+
+    Their rows only guard against repeats, and WhatsApp stops redelivering after days,
+    so old ones are dead weight. Pending claims are left to their owners.
+    """
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    for model in (InboundMessage, InboundReceipt):
+        count, _ = model._default_manager.filter(
+            state=DeliveryState.SENT, sent_at__lt=cutoff
+        ).delete()
+        deleted += count
+    return deleted
