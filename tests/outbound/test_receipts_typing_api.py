@@ -1,6 +1,7 @@
 """POST receipts and POST typing: exact Genesys requests, mapping, idempotency."""
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from rest_framework.test import APIClient
 from outbound.models import InboundReceipt
 from tenants.models import Integration
 from tests.conftest import genesys_example
-from tests.outbound.conftest import API, INTEGRATION_ID, problem
+from tests.outbound.conftest import API, INTEGRATION_ID, problem, run_in_threads
 from tests.outbound.sdk import EVENT_OVERRIDES, sdk_problems
 
 RECEIPT_URL = f"{API}/api/v2/conversations/messages/{INTEGRATION_ID}/inbound/open/receipt"
@@ -176,3 +177,26 @@ def test_typing_without_a_customer_is_400(
     response = authed_client.post("/api/v1/tenants/acme/typing", {}, format="json")
     assert response.status_code == 400
     assert "from" in problem(response)["errors"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_receipts_are_forwarded_once(
+    integration: Integration, api_key: str, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    def slow_genesys(request: Any) -> tuple[int, dict[str, str], str]:
+        time.sleep(0.2)
+        return 200, {}, "{}"
+
+    receipt = genesys.add_callback(
+        "POST", RECEIPT_URL, callback=slow_genesys, content_type="application/json"
+    )
+
+    def post(_: int) -> tuple[int, bool]:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+        response = post_receipt(client, status="read")
+        return response.status_code, response.json()["duplicate"]
+
+    results = run_in_threads(10, post)
+    assert sorted(results) == [(202, False)] + [(202, True)] * 9, results
+    assert receipt.call_count == 1
