@@ -337,9 +337,11 @@ def _send(
                 detail=error.message,
             )
             if error.status == 503:
-                # Tell the caller when trying again makes sense.
-                error.retry_after = retry_after if retry_after is not None else math.ceil(delay)
-                error.retry_after = max(1, error.retry_after)
+                # Tell the caller when trying again makes sense: Genesys' own figure, else
+                # no sooner than our next backoff step or the configured default.
+                if retry_after is None:
+                    retry_after = max(settings.GENESYS_DEFAULT_RETRY_AFTER_S, math.ceil(delay))
+                error.retry_after = max(1, retry_after)
                 error.headers["Retry-After"] = str(error.retry_after)
             raise error
         logger.info(
