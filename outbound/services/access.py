@@ -71,11 +71,6 @@ def genesys_token_refresh(*, tenant: Tenant, rejected: str | None = None) -> str
         return token
 
 
-def genesys_token_forget(*, tenant: Tenant) -> None:
-    """Drop the cached token, e.g. after the client secret changed."""
-    GenesysToken.objects.filter(tenant=tenant).update(access_token_encrypted="", expires_at=None)
-
-
 def rate_limit_rate_per_s() -> float:
     per_minute = settings.GENESYS_RATE_LIMIT_PER_MINUTE
     return per_minute * (100 - settings.GENESYS_RATE_LIMIT_HEADROOM_PERCENT) / 100 / 60
