@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path, register_converter
 
-from outbound import views
+from outbound.views import conversations, directory, messages
 
 
 class GenesysIdConverter:
@@ -20,30 +20,30 @@ register_converter(GenesysIdConverter, "genesys_id")
 TENANT = "tenants/<slug:slug>/"
 
 urlpatterns: list[URLPattern] = [
-    path(TENANT + "messages", views.MessageCreateApi.as_view(), name="messages"),
-    path(TENANT + "receipts", views.ReceiptCreateApi.as_view(), name="receipts"),
-    path(TENANT + "typing", views.TypingCreateApi.as_view(), name="typing"),
+    path(TENANT + "messages", messages.MessageCreateApi.as_view(), name="messages"),
+    path(TENANT + "receipts", messages.ReceiptCreateApi.as_view(), name="receipts"),
+    path(TENANT + "typing", messages.TypingCreateApi.as_view(), name="typing"),
     path(
         TENANT + "conversations/<genesys_id:conversation_id>",
-        views.ConversationDetailApi.as_view(),
+        conversations.ConversationDetailApi.as_view(),
         name="conversation",
     ),
     path(
         TENANT + "conversations/<genesys_id:conversation_id>/messages",
-        views.ConversationMessagesApi.as_view(),
+        conversations.ConversationMessagesApi.as_view(),
         name="conversation-messages",
     ),
     path(
         TENANT + "conversations/<genesys_id:conversation_id>/attributes",
-        views.ConversationAttributesUpdateApi.as_view(),
+        conversations.ConversationAttributesUpdateApi.as_view(),
         name="conversation-attributes",
     ),
     path(
         TENANT + "conversations/<genesys_id:conversation_id>/disconnect",
-        views.ConversationDisconnectApi.as_view(),
+        conversations.ConversationDisconnectApi.as_view(),
         name="conversation-disconnect",
     ),
-    path(TENANT + "organization", views.OrganizationDetailApi.as_view(), name="organization"),
-    path(TENANT + "users", views.UserListApi.as_view(), name="users"),
-    path(TENANT + "users/<genesys_id:user_id>", views.UserDetailApi.as_view(), name="user"),
+    path(TENANT + "organization", directory.OrganizationDetailApi.as_view(), name="organization"),
+    path(TENANT + "users", directory.UserListApi.as_view(), name="users"),
+    path(TENANT + "users/<genesys_id:user_id>", directory.UserDetailApi.as_view(), name="user"),
 ]
