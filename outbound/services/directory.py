@@ -8,6 +8,7 @@ from tenants.models import Tenant
 # Our `expand` values -> Genesys' (sent as repeated `expand` parameters).
 USER_EXPANSIONS = {"presence": "presence", "routing_status": "routingStatus"}
 USERS_PAGE_SIZE_MAX = 500
+USERS_PAGE_MAX = 1_000_000
 
 
 def organization_get(*, tenant: Tenant) -> dict[str, Any]:

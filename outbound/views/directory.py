@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from outbound.services.directory import (
     USER_EXPANSIONS,
+    USERS_PAGE_MAX,
     USERS_PAGE_SIZE_MAX,
     organization_get,
     user_get,
@@ -110,7 +111,8 @@ class UserListApi(TenantApi):
     """The organisation's users (agents), a page at a time."""
 
     class QuerySerializer(serializers.Serializer):
-        page = serializers.IntegerField(min_value=1, default=1)
+        # An upper bound only so absurd numbers stop here rather than at Genesys.
+        page = serializers.IntegerField(min_value=1, max_value=USERS_PAGE_MAX, default=1)
         page_size = serializers.IntegerField(min_value=1, max_value=USERS_PAGE_SIZE_MAX, default=25)
         expand = ExpandField(required=False)
 
@@ -128,7 +130,9 @@ class UserListApi(TenantApi):
         operation_id="users_list",
         summary="The organisation's users (agents), paged",
         parameters=[
-            OpenApiParameter("page", int, OpenApiParameter.QUERY, description="From 1."),
+            OpenApiParameter(
+                "page", int, OpenApiParameter.QUERY, description="1 to 1,000,000, default 1."
+            ),
             OpenApiParameter(
                 "page_size", int, OpenApiParameter.QUERY, description="1 to 500, default 25."
             ),

@@ -93,6 +93,7 @@ def test_users_default_to_the_first_page_of_25(
         ("page=0", "page"),
         ("page=-1", "page"),
         ("page=x", "page"),
+        ("page=1000001", "page"),
         ("page_size=0", "page_size"),
         ("page_size=501", "page_size"),
         ("expand=skills", "expand"),
