@@ -166,3 +166,43 @@ LOGGING = {"level": LOG_LEVEL}
 
 # A new API key is shown once through a message; keep it server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# --- Genesys client ---------------------------------------------------------------------
+# Total time one API call may spend on Genesys (attempts, backoff, rate-limit waits), so
+# the WABA platform always gets an answer within about this bound.
+GENESYS_RETRY_BUDGET_S = env.float("GENESYS_RETRY_BUDGET_S", default=20.0)
+GENESYS_MAX_ATTEMPTS = env.int("GENESYS_MAX_ATTEMPTS", default=4)
+# Capped exponential backoff with jitter between attempts: base * 2**n, at most max.
+GENESYS_BACKOFF_BASE_S = env.float("GENESYS_BACKOFF_BASE_S", default=0.5)
+GENESYS_BACKOFF_MAX_S = env.float("GENESYS_BACKOFF_MAX_S", default=8.0)
+# Retry-After given to the WABA platform on a 503 when Genesys gave none.
+GENESYS_DEFAULT_RETRY_AFTER_S = env.int("GENESYS_DEFAULT_RETRY_AFTER_S", default=5)
+# Pooled connections per Genesys host and process.
+GENESYS_POOL_MAXSIZE = env.int("GENESYS_POOL_MAXSIZE", default=20)
+# A cached token is replaced this long before Genesys says it expires.
+GENESYS_TOKEN_REFRESH_MARGIN_S = env.int("GENESYS_TOKEN_REFRESH_MARGIN_S", default=60)
+# Genesys allows each OAuth client about 300 requests a minute. The gateway keeps a token
+# bucket per tenant in the database: it refills at PER_MINUTE * (100 - HEADROOM_PERCENT)%
+# and holds at most BURST, so in any 60 s it sends at most rate + BURST (240 + 20 = 260
+# with the defaults), leaving the rest for token requests, `tenant verify` and people.
+GENESYS_RATE_LIMIT_PER_MINUTE = env.int("GENESYS_RATE_LIMIT_PER_MINUTE", default=300)
+GENESYS_RATE_LIMIT_HEADROOM_PERCENT = env.int("GENESYS_RATE_LIMIT_HEADROOM_PERCENT", default=20)
+GENESYS_RATE_LIMIT_BURST = env.int("GENESYS_RATE_LIMIT_BURST", default=20)
+# Longest a call waits for the bucket; beyond it the API answers 503 with Retry-After.
+GENESYS_RATE_LIMIT_MAX_WAIT_S = env.float("GENESYS_RATE_LIMIT_MAX_WAIT_S", default=5.0)
+# How long a repeat of an inbound message waits for the first request's Genesys answer.
+GENESYS_IDEMPOTENCY_WAIT_S = env.float("GENESYS_IDEMPOTENCY_WAIT_S", default=25.0)
+# Sent messages/receipts are remembered this long for idempotency (WhatsApp redelivers a
+# webhook for up to 7 days), then deleted by the `outbound.deliveries_purge` task.
+GENESYS_IDEMPOTENCY_RETENTION_DAYS = env.int("GENESYS_IDEMPOTENCY_RETENTION_DAYS", default=30)
+
+# Swagger UI and Redoc from the installed sidecar package, so /api/v1/docs/ works offline.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "COMPONENT_SPLIT_REQUEST": True,
+    }
+)

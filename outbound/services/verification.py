@@ -1,4 +1,4 @@
-"""Services behind the WABA-facing API and the tenant checks that call Genesys."""
+"""`tenant verify`: prove a tenant's Genesys credentials work, bypassing every cache."""
 
 from typing import Any
 
@@ -25,6 +25,7 @@ def tenant_verify(*, tenant: Tenant) -> dict[str, Any]:
         raise TenantVerificationFailed(
             f"token request to {credentials.login_base_url} failed: {_describe(exc)}"
         ) from None
+    # The fresh token, not the shared cache: verify must prove the stored secret works.
     client = GenesysClient(base_url=credentials.api_base_url, token=token["access_token"])
     try:
         organization = client.get_organization()
@@ -32,7 +33,7 @@ def tenant_verify(*, tenant: Tenant) -> dict[str, Any]:
         raise TenantVerificationFailed(
             f"organization request to {credentials.api_base_url} failed: {_describe(exc)}"
         ) from None
-    organization_id = organization.get("id")
+    organization_id = organization.get("id") if isinstance(organization, dict) else None
     if not organization_id:
         raise TenantVerificationFailed("organization response has no id")
     tenant.organization_id = str(organization_id)
@@ -42,7 +43,7 @@ def tenant_verify(*, tenant: Tenant) -> dict[str, Any]:
 
 
 def _describe(exc: GenesysError) -> str:
-    parts = [f"HTTP {exc.status}" if exc.status else "no response", exc.message]
+    parts = [f"HTTP {exc.genesys_status}" if exc.genesys_status else "no response", exc.message]
     if exc.context_id:
         parts.append(f"contextId {exc.context_id}")
     return "; ".join(parts)

@@ -1,0 +1,84 @@
+"""Read-only views of the Genesys client's shared state. Traffic writes it, not people."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest
+
+from outbound.models import GenesysRateLimit, GenesysToken, InboundMessage, InboundReceipt
+from outbound.services.access import rate_limit_level, rate_limit_rate_per_s
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(GenesysRateLimit)
+class GenesysRateLimitAdmin(ReadOnlyAdmin):
+    list_display = (
+        "tenant",
+        "level_now",
+        "capacity",
+        "per_minute",
+        "updated_at",
+        "delayed_count",
+        "rejected_count",
+    )
+    readonly_fields = (
+        "tenant",
+        "level_now",
+        "capacity",
+        "per_minute",
+        "updated_at",
+        "delayed_count",
+        "rejected_count",
+    )
+
+    @admin.display(description="tokens now (negative: calls waiting)")
+    def level_now(self, obj: GenesysRateLimit) -> str:
+        return f"{rate_limit_level(row=obj):.1f}"
+
+    @admin.display(description="burst")
+    def capacity(self, obj: GenesysRateLimit) -> int:
+        return int(settings.GENESYS_RATE_LIMIT_BURST)
+
+    @admin.display(description="sustained rate / min")
+    def per_minute(self, obj: GenesysRateLimit) -> str:
+        return f"{rate_limit_rate_per_s() * 60:.0f}"
+
+
+@admin.register(GenesysToken)
+class GenesysTokenAdmin(ReadOnlyAdmin):
+    """Expiry and fetch counts only; the token itself is never shown."""
+
+    list_display = ("tenant", "expires_at", "fetched_at", "fetch_count")
+    fields = ("tenant", "expires_at", "fetched_at", "fetch_count")
+    readonly_fields = ("tenant", "expires_at", "fetched_at", "fetch_count")
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    list_display = [
+        "message_id",
+        "tenant",
+        "state",
+        "genesys_message_id",
+        "conversation_id",
+        "created_at",
+        "sent_at",
+    ]
+    list_filter = ["state", "tenant"]
+    search_fields = ["message_id", "genesys_message_id", "conversation_id"]
+
+
+@admin.register(InboundReceipt)
+class InboundReceiptAdmin(ReadOnlyAdmin):
+    list_display = ["message_id", "status", "tenant", "state", "created_at", "sent_at"]
+    list_filter = ["state", "status", "tenant"]
+    search_fields = ["message_id"]

@@ -1,0 +1,109 @@
+from django.db import models
+
+from tenants.models import Integration, Tenant
+
+
+class GenesysToken(models.Model):
+    """A tenant's cached OAuth token, shared by every process; encrypted at rest.
+
+    One row per tenant; refreshing locks it (SELECT ... FOR UPDATE), so N workers that
+    all find it stale cause one token request, not N.
+    """
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    access_token_encrypted = models.TextField(blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    fetch_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "Genesys token"
+
+    def __str__(self) -> str:
+        return f"token for {self.tenant}"
+
+
+class GenesysRateLimit(models.Model):
+    """A tenant's token bucket for Genesys API calls, shared by every process.
+
+    `tokens` is the level at `updated_at`; it refills continuously and may go below zero,
+    which means calls have reserved slots in the near future and are waiting for them.
+    """
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    tokens = models.FloatField()
+    updated_at = models.DateTimeField()
+    delayed_count = models.PositiveBigIntegerField(
+        default=0, help_text="Calls that waited for the bucket."
+    )
+    rejected_count = models.PositiveBigIntegerField(
+        default=0, help_text="Calls answered 503 because the wait would have been too long."
+    )
+
+    class Meta:
+        verbose_name = "Genesys rate limit"
+
+    def __str__(self) -> str:
+        return f"rate limit for {self.tenant}"
+
+
+class DeliveryState(models.TextChoices):
+    # Claimed by a request that is calling Genesys now; repeats wait for it.
+    PENDING = "pending"
+    SENT = "sent"
+
+
+class InboundMessage(models.Model):
+    """A customer message sent to Genesys, keyed by its WhatsApp id for idempotency.
+
+    The unique constraint is the claim: the request whose INSERT wins calls Genesys; a
+    repeat reads (or waits for) the winner's result. A failed call deletes the claim.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=255)
+    integration = models.ForeignKey(
+        Integration, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=DeliveryState.choices)
+    genesys_message_id = models.CharField(max_length=64, blank=True)
+    conversation_id = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "message_id"], name="outbound_inbound_message_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class InboundReceipt(models.Model):
+    """A WhatsApp delivery status forwarded to Genesys, once per (message, status)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=255, help_text="The Genesys message id.")
+    status = models.CharField(max_length=16, help_text="The WhatsApp status.")
+    state = models.CharField(max_length=16, choices=DeliveryState.choices)
+    claimed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "message_id", "status"], name="outbound_inbound_receipt_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.status}"

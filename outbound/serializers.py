@@ -1,0 +1,119 @@
+"""Serializer pieces shared by several views (each view nests its own Input/Output)."""
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+# WhatsApp caps a text message body at 4096 characters; Genesys would reject more anyway.
+TEXT_MAX_LENGTH = 4096
+ID_MAX_LENGTH = 255
+NAME_MAX_LENGTH = 255
+URL_MAX_LENGTH = 2048
+ATTACHMENTS_MAX = 10
+METADATA_MAX_ENTRIES = 50
+METADATA_VALUE_MAX_LENGTH = 1024
+
+_MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+# Media types whose MIME family is obvious; `File` may carry any type (PDF, image scan...).
+_MIME_FAMILY = {"Image": "image/", "Video": "video/", "Audio": "audio/"}
+
+
+class StrictSerializer(serializers.Serializer):
+    """Unknown fields are rejected with a 400 (a misspelt field is never silently lost)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class CaseInsensitiveChoiceField(serializers.ChoiceField):
+    """A choice accepted in any letter case and normalised to the documented spelling."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            for choice in self.choices:
+                if str(choice).lower() == data.lower():
+                    return choice
+        return super().to_internal_value(data)
+
+
+class CustomerSerializer(StrictSerializer):
+    id = serializers.CharField(max_length=ID_MAX_LENGTH)
+    id_type = CaseInsensitiveChoiceField(
+        choices=["Phone", "Email", "Opaque"], required=False, default="Phone"
+    )
+    nickname = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
+    first_name = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
+    last_name = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
+
+    class Meta:
+        ref_name = "Customer"
+
+
+class CustomerIdSerializer(StrictSerializer):
+    id = serializers.CharField(max_length=ID_MAX_LENGTH)
+    id_type = CaseInsensitiveChoiceField(
+        choices=["Phone", "Email", "Opaque"], required=False, default="Phone"
+    )
+
+    class Meta:
+        ref_name = "CustomerId"
+
+
+class AttachmentSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=URL_MAX_LENGTH)
+    media_type = CaseInsensitiveChoiceField(choices=["Image", "Video", "Audio", "File"])
+    mime = serializers.CharField(max_length=255)
+    filename = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
+
+    class Meta:
+        ref_name = "Attachment"
+
+    def validate_url(self, value: str) -> str:
+        # Genesys fetches the media itself, so only web URLs make sense (no ftp, no data:).
+        if not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Must be an http or https URL.")
+        return value
+
+    def validate_mime(self, value: str) -> str:
+        value = value.strip().lower()
+        if not _MIME.match(value):
+            raise serializers.ValidationError("Must be a MIME type like image/jpeg.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        family = _MIME_FAMILY.get(attrs["media_type"])
+        if family and not attrs["mime"].startswith(family):
+            raise serializers.ValidationError(
+                {"mime": [f"{attrs['media_type']} needs a {family}* MIME type."]}
+            )
+        return attrs
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    field_errors = serializers.DictField(required=False, help_text="Field name -> messages.")
+    genesys_status = serializers.IntegerField(required=False)
+    genesys_code = serializers.CharField(required=False)
+    genesys_context_id = serializers.CharField(
+        required=False, help_text="Genesys' correlation id, for their support."
+    )
+
+    class Meta:
+        ref_name = "Problem"
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `errors` is a Serializer attribute, so the field is declared under another name.
+        fields = super().get_fields()
+        fields["errors"] = fields.pop("field_errors")
+        return fields

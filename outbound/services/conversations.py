@@ -1,0 +1,122 @@
+"""Reading and steering Genesys messaging conversations."""
+
+from datetime import datetime
+from typing import Any
+
+from outbound.errors import CustomerParticipantNotFound
+from outbound.services.access import genesys_client
+from tenants.models import Tenant
+
+# Genesys takes at most this many ids in one bulk messages request.
+BULK_MESSAGES_MAX = 1000
+
+
+def _participant(participant: dict[str, Any]) -> dict[str, Any]:
+    state = participant.get("state")
+    if state is None:
+        # The generic conversation keeps the state on each communication; the latest counts.
+        communications = participant.get("messages") or []
+        state = communications[-1].get("state") if communications else None
+    return {
+        "id": participant.get("id"),
+        "purpose": participant.get("purpose"),
+        "name": participant.get("name"),
+        "user_id": participant.get("userId") or (participant.get("user") or {}).get("id"),
+        "queue_id": participant.get("queueId") or (participant.get("queue") or {}).get("id"),
+        "state": state,
+        "attributes": participant.get("attributes") or {},
+    }
+
+
+def conversation_get(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
+    data = genesys_client(tenant=tenant).get_conversation(conversation_id=conversation_id)
+    return {
+        "id": data.get("id") or conversation_id,
+        "state": data.get("state"),
+        "start_time": data.get("startTime"),
+        "end_time": data.get("endTime"),
+        "participants": [_participant(p) for p in data.get("participants") or []],
+    }
+
+
+def _message_item(data: dict[str, Any]) -> dict[str, Any]:
+    normalized = data.get("normalizedMessage") or {}
+    attachments = []
+    for content in normalized.get("content") or []:
+        attachment = content.get("attachment")
+        if content.get("contentType") == "Attachment" and attachment:
+            attachments.append(
+                {
+                    "url": attachment.get("url"),
+                    "media_type": attachment.get("mediaType"),
+                    "mime": attachment.get("mime"),
+                    "filename": attachment.get("filename"),
+                }
+            )
+    return {
+        "id": data.get("id"),
+        "direction": data.get("direction"),
+        "text": normalized.get("text") or data.get("textBody"),
+        "attachments": attachments,
+        "timestamp": data.get("timestamp"),
+        "status": data.get("status"),
+    }
+
+
+def _sort_key(item: dict[str, Any]) -> datetime:
+    try:
+        return datetime.fromisoformat(str(item["timestamp"]))
+    except ValueError:
+        return datetime.max.replace(tzinfo=None)
+
+
+def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
+    """The conversation's messages, oldest first."""
+    client = genesys_client(tenant=tenant)
+    conversation = client.get_message_conversation(conversation_id=conversation_id)
+    message_ids: dict[str, None] = {}  # ordered and unique
+    for participant in conversation.get("participants") or []:
+        for details in participant.get("messages") or []:
+            if details.get("messageId"):
+                message_ids[details["messageId"]] = None
+    ids = list(message_ids)
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(ids), BULK_MESSAGES_MAX):
+        listing = client.get_messages_bulk(
+            conversation_id=conversation_id, message_ids=ids[start : start + BULK_MESSAGES_MAX]
+        )
+        items += [_message_item(entity) for entity in listing.get("entities") or []]
+    dated = sorted((i for i in items if i["timestamp"]), key=_sort_key)
+    return {"items": dated + [i for i in items if not i["timestamp"]]}
+
+
+def conversation_attributes_update(
+    *, tenant: Tenant, conversation_id: str, attributes: dict[str, str]
+) -> dict[str, Any]:
+    """Merge attributes into the customer participant's."""
+    client = genesys_client(tenant=tenant)
+    conversation = client.get_message_conversation(conversation_id=conversation_id)
+    customer = next(
+        (p for p in conversation.get("participants") or [] if p.get("purpose") == "customer"),
+        None,
+    )
+    if customer is None or not customer.get("id"):
+        raise CustomerParticipantNotFound(
+            f"Conversation {conversation_id} has no customer participant."
+        )
+    answer = client.patch_participant_attributes(
+        conversation_id=conversation_id, participant_id=customer["id"], attributes=attributes
+    )
+    merged = answer.get("attributes") if isinstance(answer, dict) else None
+    if not isinstance(merged, dict):
+        merged = {**(customer.get("attributes") or {}), **attributes}
+    return {
+        "conversation_id": conversation_id,
+        "participant_id": customer["id"],
+        "attributes": merged,
+    }
+
+
+def conversation_disconnect(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
+    genesys_client(tenant=tenant).disconnect_message_conversation(conversation_id=conversation_id)
+    return {"conversation_id": conversation_id, "state": "disconnected"}

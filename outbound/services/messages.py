@@ -1,0 +1,284 @@
+"""Customer messages, delivery receipts and typing, sent to Genesys Open Messaging.
+
+Request bodies follow the SDK models OpenInboundNormalizedMessage,
+OpenInboundNormalizedReceipt and OpenInboundNormalizedEvent (tests check field names).
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from outbound.errors import IntegrationInvalid
+from outbound.genesys import GenesysPermanentError
+from outbound.models import InboundMessage, InboundReceipt
+from outbound.services.access import genesys_client
+from outbound.services.idempotency import delivery_claim, delivery_complete, delivery_release
+from tenants.models import Integration, Tenant
+from tenants.services import conversation_record
+
+# WhatsApp status -> (Genesys receipt status, isFinalReceipt). Genesys' receipt endpoint
+# has no `Read`; a read message was delivered and nothing more will follow, so `read` is
+# sent as a final `Delivered`. `delivered` is not final because `read` may follow.
+RECEIPT_STATUSES: dict[str, tuple[str, bool]] = {
+    "sent": ("Sent", False),
+    "delivered": ("Delivered", False),
+    "read": ("Delivered", True),
+    "failed": ("Failed", True),
+}
+
+# WhatsApp Cloud API error code -> Genesys ConversationReason code (docs/api.md has the
+# table with reasons). Anything else becomes GeneralError.
+WHATSAPP_ERROR_REASONS: dict[str, str] = {
+    "131047": "MessageExpired",  # re-engagement: outside the 24-hour customer service window
+    "131026": "InvalidDestination",  # undeliverable: not a WhatsApp user, old app, ...
+    "131021": "InvalidDestination",  # recipient cannot be the sender
+    "130429": "RateLimited",  # Cloud API throughput reached
+    "131048": "RateLimited",  # spam rate limit
+    "131056": "RateLimited",  # too many messages to one user (pair rate limit)
+    "131051": "UnsupportedMessage",  # unsupported message type
+    "131052": "MediaTypeNotAllowed",  # media download error
+    "131053": "MediaTypeNotAllowed",  # media upload error (type or size not accepted)
+    "131049": "MessageNotAllowed",  # held back for ecosystem health
+    "131031": "MessageNotAllowed",  # business account locked
+    "131050": "RecipientOptedOut",  # user stopped marketing messages
+    "131008": "InvalidMessageStructure",  # required parameter missing
+    "131009": "InvalidMessageStructure",  # parameter value invalid
+    "131000": "ServerError",  # something went wrong
+    "131016": "ServerError",  # service unavailable
+}
+DEFAULT_REASON = "GeneralError"
+# How long Genesys shows the customer as typing; WhatsApp sends no "stopped" event.
+TYPING_DURATION_MS = 5000
+
+
+def integration_resolve(*, tenant: Tenant, integration_id: str | None) -> Integration:
+    """The integration a request names, or the tenant's only one when it names none."""
+    if integration_id:
+        # Another tenant's integration answers exactly like an unknown one.
+        integration = tenant.integrations.filter(integration_id=integration_id).first()
+        if integration is None:
+            raise IntegrationInvalid(
+                "No such integration for this tenant.",
+                errors={"integration_id": ["Unknown integration."]},
+            )
+        return integration
+    integrations = list(tenant.integrations.all()[:2])
+    if not integrations:
+        raise IntegrationInvalid(
+            "The tenant has no Open Messaging integration.",
+            errors={"integration_id": ["The tenant has no integration configured."]},
+        )
+    if len(integrations) > 1:
+        raise IntegrationInvalid(
+            "The tenant has several integrations; name one.",
+            errors={"integration_id": ["Required: the tenant has several integrations."]},
+        )
+    return integrations[0]
+
+
+def genesys_time(value: datetime | None) -> str:
+    """ISO-8601 UTC with milliseconds and a Z, as Genesys writes times."""
+    moment = (value or timezone.now()).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _recipient(person: dict[str, Any]) -> dict[str, str]:
+    """Our {id, id_type, nickname, first_name, last_name} as Genesys' recipient object."""
+    recipient = {"id": person["id"], "idType": person.get("id_type") or "Phone"}
+    for ours, theirs in (
+        ("nickname", "nickname"),
+        ("first_name", "firstName"),
+        ("last_name", "lastName"),
+    ):
+        if person.get(ours):
+            recipient[theirs] = person[ours]
+    return recipient
+
+
+def message_body(
+    *,
+    message_id: str,
+    sender: dict[str, Any],
+    text: str | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+    metadata: dict[str, str] | None = None,
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
+    """An OpenInboundNormalizedMessage."""
+    body: dict[str, Any] = {
+        "channel": {
+            "messageId": message_id,
+            "time": genesys_time(timestamp),
+            "from": _recipient(sender),
+        }
+    }
+    if text:
+        body["text"] = text
+    if attachments:
+        content = []
+        for attachment in attachments:
+            item = {
+                "mediaType": attachment["media_type"],
+                "url": attachment["url"],
+                "mime": attachment["mime"],
+            }
+            if attachment.get("filename"):
+                item["filename"] = attachment["filename"]
+            content.append({"attachment": item})
+        body["content"] = content
+    if metadata:
+        body["metadata"] = dict(metadata)
+    return body
+
+
+def _message_result(row: InboundMessage) -> dict[str, Any]:
+    return {
+        "message_id": row.message_id,
+        "genesys_message_id": row.genesys_message_id,
+        "conversation_id": row.conversation_id or None,
+        "integration_id": row.integration.integration_id if row.integration else None,
+    }
+
+
+def message_send(
+    *,
+    tenant: Tenant,
+    message_id: str,
+    sender: dict[str, Any],
+    text: str | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+    metadata: dict[str, str] | None = None,
+    timestamp: datetime | None = None,
+    integration_id: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Send a customer message once per (tenant, message_id); (result, first time?)."""
+    integration = integration_resolve(tenant=tenant, integration_id=integration_id)
+    row, claimed = delivery_claim(
+        model=InboundMessage,
+        lookup={"tenant": tenant, "message_id": message_id},
+        defaults={"integration": integration},
+    )
+    if not claimed:
+        return _message_result(row), False
+    body = message_body(
+        message_id=message_id,
+        sender=sender,
+        text=text,
+        attachments=attachments,
+        metadata=metadata,
+        timestamp=timestamp,
+    )
+    try:
+        answer = genesys_client(tenant=tenant).send_inbound_message(
+            integration_id=integration.integration_id, message=body
+        )
+        genesys_message_id = str(answer.get("id") or "") if isinstance(answer, dict) else ""
+        if not genesys_message_id:
+            raise GenesysPermanentError("Genesys accepted the message but returned no id")
+    except Exception:
+        # Never leave the message id blocked: the caller may simply try again.
+        delivery_release(row=row)
+        raise
+    conversation_id = str(answer.get("conversationId") or "")
+    with transaction.atomic():
+        if conversation_id:
+            # The webhook side resolves tenants by conversation id through this map.
+            conversation_record(
+                tenant=tenant,
+                conversation_id=conversation_id,
+                integration=integration,
+                customer_id=sender["id"],
+            )
+        delivery_complete(
+            row=row,
+            integration=integration,
+            genesys_message_id=genesys_message_id,
+            conversation_id=conversation_id,
+        )
+    return _message_result(row), True
+
+
+def receipt_body(
+    *,
+    message_id: str,
+    status: str,
+    recipient: dict[str, Any],
+    timestamp: datetime | None = None,
+    reason: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An OpenInboundNormalizedReceipt for a WhatsApp status."""
+    genesys_status, final = RECEIPT_STATUSES[status]
+    body: dict[str, Any] = {
+        "id": message_id,
+        "channel": {"to": _recipient(recipient), "time": genesys_time(timestamp)},
+        "status": genesys_status,
+    }
+    if genesys_status == "Failed":
+        code = str((reason or {}).get("code") or "")
+        message = str((reason or {}).get("message") or "")
+        description = f"WhatsApp {code}: {message}" if code else message or "Delivery failed"
+        body["reasons"] = [
+            {"code": WHATSAPP_ERROR_REASONS.get(code, DEFAULT_REASON), "message": description}
+        ]
+    if final:
+        body["isFinalReceipt"] = True
+    return body
+
+
+def receipt_send(
+    *,
+    tenant: Tenant,
+    message_id: str,
+    status: str,
+    recipient: dict[str, Any],
+    timestamp: datetime | None = None,
+    reason: dict[str, Any] | None = None,
+    integration_id: str | None = None,
+) -> dict[str, Any]:
+    """Forward a delivery status once per (tenant, message_id, status)."""
+    integration = integration_resolve(tenant=tenant, integration_id=integration_id)
+    body = receipt_body(
+        message_id=message_id,
+        status=status,
+        recipient=recipient,
+        timestamp=timestamp,
+        reason=reason,
+    )
+    result = {"message_id": message_id, "status": status, "genesys_status": body["status"]}
+    row, claimed = delivery_claim(
+        model=InboundReceipt,
+        lookup={"tenant": tenant, "message_id": message_id, "status": status},
+    )
+    if not claimed:
+        return {**result, "duplicate": True}
+    try:
+        genesys_client(tenant=tenant).send_inbound_receipt(
+            integration_id=integration.integration_id, receipt=body
+        )
+    except Exception:
+        delivery_release(row=row)
+        raise
+    delivery_complete(row=row)
+    return {**result, "duplicate": False}
+
+
+def typing_body(*, sender: dict[str, Any]) -> dict[str, Any]:
+    """An OpenInboundNormalizedEvent saying the customer is typing."""
+    return {
+        "channel": {"from": _recipient(sender), "time": genesys_time(None)},
+        "events": [
+            {"eventType": "Typing", "typing": {"type": "On", "duration": TYPING_DURATION_MS}}
+        ],
+    }
+
+
+def typing_send(
+    *, tenant: Tenant, sender: dict[str, Any], integration_id: str | None = None
+) -> dict[str, Any]:
+    integration = integration_resolve(tenant=tenant, integration_id=integration_id)
+    genesys_client(tenant=tenant).send_inbound_event(
+        integration_id=integration.integration_id, event=typing_body(sender=sender)
+    )
+    return {"integration_id": integration.integration_id}

@@ -1,0 +1,9 @@
+"""The REST API the WABA platform calls: /api/v1/tenants/{slug}/... (CONTRACT section 2).
+
+Thin views, one APIView per endpoint: validate, call one service, answer. Errors are
+raised, never caught here; the problem-details handler answers them.
+"""
+
+from outbound.views.base import TenantApi
+
+__all__ = ["TenantApi"]

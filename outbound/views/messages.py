@@ -1,0 +1,192 @@
+"""Customer messages, receipts and typing: Open Messaging inbound."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from outbound.serializers import (
+    ATTACHMENTS_MAX,
+    ID_MAX_LENGTH,
+    METADATA_MAX_ENTRIES,
+    METADATA_VALUE_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    AttachmentSerializer,
+    CustomerIdSerializer,
+    CustomerSerializer,
+    StrictSerializer,
+)
+from outbound.services.messages import RECEIPT_STATUSES, message_send, receipt_send, typing_send
+from outbound.views.base import (
+    UPSTREAM_PROBLEMS,
+    TenantApi,
+    problems,
+)
+
+
+class MessageCreateApi(TenantApi):
+    """Send a customer's WhatsApp message to Genesys (Open Messaging inbound).
+
+    Idempotent on (tenant, message_id): a repeat answers 200 with the first result and
+    makes no second Genesys call.
+    """
+
+    class InputSerializer(StrictSerializer):
+        integration_id = serializers.CharField(
+            max_length=64, required=False, help_text="Default: the tenant's only integration."
+        )
+        message_id = serializers.CharField(
+            max_length=ID_MAX_LENGTH, help_text="The WhatsApp message id (wamid)."
+        )
+        sender = CustomerSerializer(help_text="The customer.")
+        text = serializers.CharField(
+            max_length=TEXT_MAX_LENGTH, required=False, trim_whitespace=False
+        )
+        attachments = serializers.ListField(
+            child=AttachmentSerializer(), required=False, max_length=ATTACHMENTS_MAX
+        )
+        metadata = serializers.DictField(
+            child=serializers.CharField(max_length=METADATA_VALUE_MAX_LENGTH, allow_blank=True),
+            required=False,
+            help_text="String map, sent as Genesys' inbound `metadata`.",
+        )
+        timestamp = serializers.DateTimeField(
+            required=False, help_text="When the customer sent it; default now."
+        )
+
+        class Meta:
+            ref_name = "MessageCreateInput"
+
+        def get_fields(self) -> dict[str, serializers.Field]:
+            # `from` is a Python keyword, so the field is declared as `sender`.
+            fields = super().get_fields()
+            fields["from"] = fields.pop("sender")
+            return fields
+
+        def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
+            if len(value) > METADATA_MAX_ENTRIES:
+                raise serializers.ValidationError(f"At most {METADATA_MAX_ENTRIES} entries.")
+            if any(not key or len(key) > ID_MAX_LENGTH for key in value):
+                raise serializers.ValidationError(f"Keys must be 1-{ID_MAX_LENGTH} characters.")
+            return value
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if not attrs.get("text") and not attrs.get("attachments"):
+                raise serializers.ValidationError({"text": ["Give text, attachments or both."]})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        message_id = serializers.CharField()
+        genesys_message_id = serializers.CharField()
+        conversation_id = serializers.CharField(allow_null=True)
+        integration_id = serializers.CharField(allow_null=True)
+
+        class Meta:
+            ref_name = "MessageCreateOutput"
+
+    @extend_schema(
+        operation_id="messages_create",
+        summary="Send a customer message to Genesys (idempotent on message_id)",
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(OutputSerializer, description="Sent now."),
+            200: OpenApiResponse(OutputSerializer, description="A repeat: the first result."),
+            **problems(400, 409, *UPSTREAM_PROBLEMS),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        result, created = message_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
+        return Response(result, status=201 if created else 200)
+
+
+class ReasonSerializer(StrictSerializer):
+    code = serializers.CharField(max_length=32, required=False, help_text="e.g. 131047")
+    message = serializers.CharField(
+        max_length=METADATA_VALUE_MAX_LENGTH, required=False, allow_blank=True
+    )
+
+    class Meta:
+        ref_name = "ReceiptReason"
+
+
+class ReceiptCreateApi(TenantApi):
+    """Forward a WhatsApp delivery status of an agent message; once per (message_id, status)."""
+
+    class InputSerializer(StrictSerializer):
+        integration_id = serializers.CharField(
+            max_length=64, required=False, help_text="Default: the tenant's only integration."
+        )
+        message_id = serializers.CharField(
+            max_length=ID_MAX_LENGTH, help_text="The Genesys id of the agent's message."
+        )
+        status = serializers.ChoiceField(choices=list(RECEIPT_STATUSES))
+        to = CustomerIdSerializer()
+        timestamp = serializers.DateTimeField(required=False)
+        reason = ReasonSerializer(
+            required=False, help_text="WhatsApp's error for a failed message."
+        )
+
+        class Meta:
+            ref_name = "ReceiptCreateInput"
+
+    class OutputSerializer(serializers.Serializer):
+        message_id = serializers.CharField()
+        status = serializers.CharField()
+        genesys_status = serializers.CharField()
+        duplicate = serializers.BooleanField(help_text="Already forwarded before.")
+
+        class Meta:
+            ref_name = "ReceiptCreateOutput"
+
+    @extend_schema(
+        operation_id="receipts_create",
+        summary="Forward a WhatsApp delivery status of an agent message",
+        request=InputSerializer,
+        responses={202: OutputSerializer, **problems(400, 409, *UPSTREAM_PROBLEMS)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        result = receipt_send(tenant=self.tenant, recipient=fields.pop("to"), **fields)
+        return Response(result, status=202)
+
+
+class TypingCreateApi(TenantApi):
+    """Tell Genesys the customer is typing."""
+
+    class InputSerializer(StrictSerializer):
+        integration_id = serializers.CharField(max_length=64, required=False)
+        sender = CustomerIdSerializer(help_text="The customer.")
+
+        class Meta:
+            ref_name = "TypingCreateInput"
+
+        def get_fields(self) -> dict[str, serializers.Field]:
+            fields = super().get_fields()
+            fields["from"] = fields.pop("sender")
+            return fields
+
+    class OutputSerializer(serializers.Serializer):
+        integration_id = serializers.CharField()
+
+        class Meta:
+            ref_name = "TypingCreateOutput"
+
+    @extend_schema(
+        operation_id="typing_create",
+        summary="The customer is typing",
+        request=InputSerializer,
+        responses={202: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        result = typing_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
+        return Response(result, status=202)

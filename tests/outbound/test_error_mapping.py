@@ -1,0 +1,144 @@
+"""Genesys failures become the problem responses CONTRACT section 2 lists."""
+
+import logging
+from typing import Any
+
+import pytest
+import requests
+import responses
+from rest_framework.test import APIClient
+
+from tests.conftest import genesys_example
+from tests.outbound.conftest import API, TOKEN_URL, problem
+
+URL = "/api/v1/tenants/acme/organization"
+ORG_URL = f"{API}/api/v2/organizations/me"
+
+
+@pytest.fixture(autouse=True)
+def _quick_retries(settings: Any) -> None:
+    # Real sleeps here (the API builds its own client): keep the backoff tiny.
+    settings.GENESYS_BACKOFF_BASE_S = 0.001
+    settings.GENESYS_BACKOFF_MAX_S = 0.002
+
+
+def test_genesys_404_is_404(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    genesys.get(ORG_URL, status=404, json={"message": "Not found", "contextId": "ctx-1"})
+    response = authed_client.get(URL)
+    assert response.status_code == 404
+    assert problem(response) == {
+        "type": "https://genesys-gateway.dev/problems/genesys-not-found",
+        "title": "Not found in Genesys Cloud",
+        "status": 404,
+        "detail": "Not found",
+        "genesys_status": 404,
+        "genesys_context_id": "ctx-1",
+    }
+
+
+def test_genesys_400_is_422_with_its_message_and_context_id_logged(
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    token_endpoint: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    error = genesys_example("error-400.json")
+    genesys.get(ORG_URL, status=400, json=error)
+    with caplog.at_level(logging.WARNING, logger="outbound.genesys"):
+        response = authed_client.get(URL)
+    assert response.status_code == 422
+    body = problem(response)
+    assert body["type"].endswith("/genesys-rejected-request")
+    assert body["detail"] == error["message"]
+    assert body["genesys_code"] == "bad.request"
+    assert body["genesys_context_id"] == error["contextId"]
+    assert any(error["contextId"] in str(record.msg) for record in caplog.records)
+
+
+@pytest.mark.parametrize("second_status", [401, 403])
+def test_genesys_401_after_one_refresh_is_502_auth_failed(
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    token_endpoint: Any,
+    second_status: int,
+) -> None:
+    genesys.get(ORG_URL, status=401, json={"code": "bad.credentials"})
+    genesys.get(ORG_URL, status=second_status, json={"code": "denied"})
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    assert problem(response)["type"].endswith("/genesys-auth-failed")
+    assert token_endpoint.call_count == 2
+
+
+def test_genesys_403_is_502_auth_failed(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    genesys.get(ORG_URL, status=403, json={"code": "missing.permissions"})
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    assert problem(response)["type"].endswith("/genesys-auth-failed")
+
+
+def test_a_rejected_client_secret_is_502_auth_failed(
+    authed_client: APIClient, genesys: responses.RequestsMock
+) -> None:
+    genesys.post(TOKEN_URL, status=401, json={"error": "invalid_client", "description": "bad"})
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    assert problem(response)["type"].endswith("/genesys-auth-failed")
+
+
+def test_genesys_429_beyond_the_budget_is_503_with_its_retry_after(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    error = genesys_example("error-429.json")
+    throttled = genesys.get(ORG_URL, status=429, headers={"Retry-After": "60"}, json=error)
+    response = authed_client.get(URL)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    body = problem(response)
+    assert body["type"].endswith("/genesys-rate-limited")
+    assert body["genesys_context_id"] == error["contextId"]
+    assert throttled.call_count == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_genesys_5xx_after_the_retries_is_503_with_retry_after(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any, status: int
+) -> None:
+    failing = genesys.get(ORG_URL, status=status, json={"message": "boom"})
+    response = authed_client.get(URL)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"  # GENESYS_DEFAULT_RETRY_AFTER_S: Genesys gave none
+    assert problem(response)["type"].endswith("/genesys-unavailable")
+    assert failing.call_count == (1 if status == 500 else 4)  # 500 is not worth repeating
+
+
+def test_a_genesys_timeout_after_the_retries_is_504(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    hanging = genesys.get(ORG_URL, body=requests.exceptions.ReadTimeout())
+    response = authed_client.get(URL)
+    assert response.status_code == 504
+    assert problem(response)["type"].endswith("/genesys-timeout")
+    assert hanging.call_count == 4
+
+
+def test_genesys_unreachable_is_503(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    genesys.get(ORG_URL, body=requests.exceptions.ConnectionError("refused"))
+    response = authed_client.get(URL)
+    assert response.status_code == 503
+    assert problem(response)["type"].endswith("/genesys-unavailable")
+
+
+def test_a_non_json_answer_is_502_not_500(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    genesys.get(ORG_URL, body="<html>maintenance</html>", content_type="text/html")
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    assert problem(response)["type"].endswith("/genesys-error")

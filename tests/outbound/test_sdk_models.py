@@ -1,0 +1,94 @@
+"""Our Genesys request bodies, field by field against the official SDK's models."""
+
+from datetime import UTC, datetime
+
+from outbound.services.messages import (
+    WHATSAPP_ERROR_REASONS,
+    message_body,
+    receipt_body,
+    typing_body,
+)
+from tests.conftest import genesys_example
+from tests.outbound.sdk import EVENT_OVERRIDES, sdk_problems
+
+WHEN = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+
+
+def test_the_checker_catches_a_misspelt_field_and_a_wrong_enum() -> None:
+    body = {"channel": {"messageid": "x", "time": "2026-01-31T12:00:00.000Z"}}
+    assert sdk_problems(body, "OpenInboundNormalizedMessage") == [
+        "$.channel.messageid: not a field of OpenInboundMessageMessagingChannel"
+    ]
+    receipt = {"id": "m", "status": "Read"}
+    assert sdk_problems(receipt, "OpenInboundNormalizedReceipt") == [
+        "$.status: 'Read' is not one of ['Sent', 'Delivered', 'Failed', 'Published', 'Removed']"
+    ]
+
+
+def test_the_team_examples_conform_to_the_sdk() -> None:
+    assert sdk_problems(genesys_example("inbound-text.json"), "OpenInboundNormalizedMessage") == []
+    assert (
+        sdk_problems(genesys_example("inbound-receipt.json"), "OpenInboundNormalizedReceipt") == []
+    )
+    assert (
+        sdk_problems(
+            genesys_example("inbound-typing-event.json"),
+            "OpenInboundNormalizedEvent",
+            overrides=EVENT_OVERRIDES,
+        )
+        == []
+    )
+
+
+def test_a_full_inbound_message_body_conforms_to_the_sdk() -> None:
+    body = message_body(
+        message_id="wamid.1",
+        sender={
+            "id": "+15550123456",
+            "id_type": "Phone",
+            "nickname": "Maria Lopez",
+            "first_name": "Maria",
+            "last_name": "Lopez",
+        },
+        text="Hello",
+        attachments=[
+            {
+                "media_type": "Image",
+                "url": "https://cdn.example/a.jpg",
+                "mime": "image/jpeg",
+                "filename": "a.jpg",
+            }
+        ],
+        metadata={"waPhoneNumberId": "106540352242922"},
+        timestamp=WHEN,
+    )
+    assert sdk_problems(body, "OpenInboundNormalizedMessage") == []
+    assert body["channel"]["time"] == "2026-01-31T12:00:00.000Z"
+
+
+def test_every_receipt_body_conforms_to_the_sdk() -> None:
+    for status in ("sent", "delivered", "read", "failed"):
+        body = receipt_body(
+            message_id="c7a2e915-4f0b-4d3e-a8c6-1e5b9d2f7a60",
+            status=status,
+            recipient={"id": "+15550123456", "id_type": "Phone"},
+            timestamp=WHEN,
+            reason={"code": "131047", "message": "Re-engagement message"},
+        )
+        assert sdk_problems(body, "OpenInboundNormalizedReceipt") == [], status
+
+
+def test_every_mapped_whatsapp_error_is_a_genesys_reason_code() -> None:
+    for code in [*WHATSAPP_ERROR_REASONS, "999999"]:
+        body = receipt_body(
+            message_id="m",
+            status="failed",
+            recipient={"id": "+15550123456"},
+            reason={"code": code, "message": "x"},
+        )
+        assert sdk_problems(body, "OpenInboundNormalizedReceipt") == [], code
+
+
+def test_the_typing_event_body_conforms_to_the_sdk() -> None:
+    body = typing_body(sender={"id": "+15550123456", "id_type": "Phone"})
+    assert sdk_problems(body, "OpenInboundNormalizedEvent", overrides=EVENT_OVERRIDES) == []
