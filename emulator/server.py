@@ -53,7 +53,10 @@ class Emulator:
         self.httpd = ThreadingHTTPServer((self.config.host, self.config.port), _handler(self))
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
-            target=self.httpd.serve_forever, name="emulator-http", daemon=True
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so stop() returns quickly
+            name="emulator-http",
+            daemon=True,
         )
         self.thread.start()
         return self.url
