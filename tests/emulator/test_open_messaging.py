@@ -165,7 +165,9 @@ def test_unknown_field_is_rejected_with_its_path(genesys: Genesys) -> None:
 
     error = _rejected(genesys, "message", body)
 
-    assert error["details"] == [{"errorCode": "invalid.property", "fieldName": "channel.from.nickName"}]
+    assert error["details"] == [
+        {"errorCode": "invalid.property", "fieldName": "channel.from.nickName"}
+    ]
 
 
 def test_wrong_type_is_rejected(genesys: Genesys) -> None:
@@ -214,7 +216,10 @@ def test_bad_timestamp_and_non_json_are_rejected(genesys: Genesys) -> None:
     assert _rejected(genesys, "message", body)["details"][0]["fieldName"] == "channel.time"
 
     response = genesys.call(
-        "POST", f"{INBOUND}/message", data=b"{not json", headers={"Content-Type": "application/json"}
+        "POST",
+        f"{INBOUND}/message",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 400
 
