@@ -37,11 +37,17 @@ class Agent:
                 org_id=self.state.org["id"],
                 suffix=self.state.config.eventbridge_suffix,
             )
+        auth = self.state.config.events_auth
+        headers = {}
+        if auth in ("bearer", "both"):
+            headers["Authorization"] = f"Bearer {self.state.events_secret}"
         return self.sender.send(
             kind="events",
             url=self.state.events_url,
             secret=self.state.events_secret,
             payload=payload,
+            headers=headers,
+            signed=auth in ("signature", "both"),
         )
 
     def _outbound(self, conversation: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,10 @@ class Config:
     # Send acd.start/user.start notifications when a new conversation is routed to an agent.
     notify_routing: bool = False
     eventbridge_suffix: str = "genesys-gateway"
+    # How notifications authenticate: "signature" (X-Hub-Signature-256 keyed by the events
+    # secret), "bearer" (the secret as Authorization: Bearer, like an EventBridge API
+    # destination that cannot sign) or "both".
+    events_auth: str = "signature"
     state_file: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -22,6 +22,7 @@ CONFIG_KEYS = {
     "webhook_retry_delay": float,
     "token_ttl": int,
     "notify_routing": bool,
+    "events_auth": str,
 }
 WAIT_TIMEOUT_S = 300.0
 
@@ -152,6 +153,8 @@ class Control:
         unknown = set(body) - set(CONFIG_KEYS)
         if unknown:
             raise ApiError(400, f"Unknown settings: {', '.join(sorted(unknown))}")
+        if body.get("events_auth", "signature") not in ("signature", "bearer", "both"):
+            raise ApiError(400, "events_auth must be signature, bearer or both.")
         with self.state.lock:
             for key, value in body.items():
                 if key == "events_url":

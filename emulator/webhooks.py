@@ -61,9 +61,11 @@ class WebhookSender:
         secret: str,
         payload: dict[str, Any],
         headers: dict[str, str] | None = None,
+        signed: bool = True,
     ) -> dict[str, Any]:
-        """Queue one signed delivery; returns its record (see GET /emulator/deliveries)."""
+        """Queue one (signed) delivery; returns its record (see GET /emulator/deliveries)."""
         body = encode(payload)
+        signature = {SIGNATURE_HEADER: sign(secret, body)} if signed else {}
         delivery: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "kind": kind,
@@ -72,7 +74,7 @@ class WebhookSender:
             "headers": {
                 **(headers or {}),
                 "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(secret, body),
+                **signature,
             },
             "payload": payload,
             "body": body.decode(),

@@ -274,3 +274,15 @@ def test_latest_resolves_to_the_newest_open_conversation(
         json=[received["json"]["id"]],
     ).json()
     assert len(bulk["entities"]) == 1
+
+
+def test_events_can_carry_the_secret_as_bearer_instead(
+    genesys: Genesys, receiver: Receiver, conversation_id: str
+) -> None:
+    genesys.control("config", {"events_auth": "bearer"})
+
+    genesys.control(f"conversations/{conversation_id}/disconnect", {"wait": True})
+
+    received = receiver.wait_for(EVENTS, 2)[0]
+    assert received["headers"]["Authorization"] == f"Bearer {EVENTS_SECRET}"
+    assert "X-Hub-Signature-256" not in received["headers"]
