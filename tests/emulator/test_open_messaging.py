@@ -245,3 +245,25 @@ def test_rejected_requests_are_logged_as_invalid(genesys: Genesys) -> None:
     assert entry["issues"][0]["field"] == "txet"
     assert entry["status"] == 400
     assert entry["headers"]["authorization"] == "Bearer [redacted]"
+
+
+def test_a_well_behaved_session_leaves_only_valid_requests(genesys: Genesys) -> None:
+    conversation_id = send_text(genesys, "hello").json()["conversationId"]
+    genesys.call("POST", f"{INBOUND}/message", json=example("inbound-image.json"))
+    genesys.call("POST", f"{INBOUND}/event", json=example("inbound-typing-event.json"))
+    reply = genesys.control(f"conversations/{conversation_id}/reply", {"text": "hi", "wait": True})
+    genesys.call(
+        "POST",
+        f"{INBOUND}/receipt",
+        json=example("inbound-receipt.json") | {"id": reply["message_id"]},
+    )
+    genesys.call(
+        "PATCH", f"/api/v2/conversations/messages/{conversation_id}", json={"state": "disconnected"}
+    )
+
+    entries = genesys.inspect("requests")["entities"]
+
+    checked = [e for e in entries if e["model"] is not None]
+    assert len(checked) == 6  # the token request and five bodies
+    assert all(e["valid"] for e in checked), [e["issues"] for e in checked]
+    assert all(e["status"] < 300 for e in entries)
