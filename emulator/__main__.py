@@ -34,8 +34,6 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     defaults = Config.from_env()
     for item in fields(Config):
-        if item.name == "extra":
-            continue
         flag = "--" + item.name.replace("_", "-")
         value = getattr(defaults, item.name)
         if isinstance(value, bool):
@@ -52,9 +50,10 @@ def serve(argv: list[str]) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s emulator %(levelname)s %(message)s",
     )
-    config = Config(
-        **{item.name: getattr(args, item.name) for item in fields(Config) if item.name != "extra"}
-    )
+    config = Config(**{item.name: getattr(args, item.name) for item in fields(Config)})
+    if config.events_auth not in ("signature", "bearer", "both"):
+        print("--events-auth must be signature, bearer or both", file=sys.stderr)
+        return 2
     from emulator.server import Emulator  # the SDK import takes a moment; not for client commands
 
     emulator = Emulator(config)
@@ -83,25 +82,32 @@ def client_parser() -> argparse.ArgumentParser:
         "--emulator-url", default=os.environ.get("EMULATOR_URL", DEFAULT_URL), help=DEFAULT_URL
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    # --emulator-url is also accepted after a command ("agent reply ID hi --emulator-url U").
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--emulator-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     agent = commands.add_parser("agent", help="act as the agent").add_subparsers(
         dest="action", required=True
     )
-    reply = agent.add_parser("reply", help="agent sends a message")
+    reply = agent.add_parser("reply", help="agent sends a message", parents=[common])
     reply.add_argument("conversation", help="conversation id, or 'latest'")
     reply.add_argument("text", nargs="?", default="")
     reply.add_argument("--image-url", help="attach an image (or any file) by URL")
     reply.add_argument("--quick-reply", action="append", dest="quick_replies", help="repeatable")
     reply.add_argument("--bot", action="store_true", help="originatingEntity Bot")
-    typing = agent.add_parser("typing", help="agent is typing")
+    typing = agent.add_parser("typing", help="agent is typing", parents=[common])
     typing.add_argument("conversation")
     typing.add_argument("--duration-ms", type=int, default=5000)
-    disconnect = agent.add_parser("disconnect", help="agent ends the conversation")
+    disconnect = agent.add_parser(
+        "disconnect", help="agent ends the conversation", parents=[common]
+    )
     disconnect.add_argument("conversation")
-    transfer = agent.add_parser("transfer", help="transfer to another agent")
+    transfer = agent.add_parser("transfer", help="transfer to another agent", parents=[common])
     transfer.add_argument("conversation")
     transfer.add_argument("--to-user", help="user id (default: next available agent)")
-    presence = agent.add_parser("presence", help="change an agent's presence/routing status")
+    presence = agent.add_parser(
+        "presence", help="change an agent's presence/routing status", parents=[common]
+    )
     presence.add_argument("user", help="user id")
     presence.add_argument("presence", nargs="?", help="e.g. Available, Away, 'On Queue'")
     presence.add_argument("--routing-status", help="OFF_QUEUE, IDLE, INTERACTING, ...")
@@ -112,21 +118,27 @@ def client_parser() -> argparse.ArgumentParser:
     faults = commands.add_parser("faults", help="fault switches").add_subparsers(
         dest="action", required=True
     )
-    add = faults.add_parser("add", help="make the next calls fail")
+    add = faults.add_parser("add", help="make the next calls fail", parents=[common])
     add.add_argument("kind", choices=KINDS)
     add.add_argument("--count", type=int, default=1)
     add.add_argument("--path-prefix", default="")
     add.add_argument("--retry-after", type=int, default=1)
     add.add_argument("--delay-ms", type=int, default=2000)
-    faults.add_parser("list")
+    faults.add_parser("list", parents=[common])
 
-    commands.add_parser("reset", help="forget conversations, tokens, logs and faults")
-    requests_cmd = commands.add_parser("requests", help="requests the emulator received")
+    commands.add_parser(
+        "reset", help="forget conversations, tokens, logs and faults", parents=[common]
+    )
+    requests_cmd = commands.add_parser(
+        "requests", help="requests the emulator received", parents=[common]
+    )
     requests_cmd.add_argument("--path-prefix", default="")
-    deliveries = commands.add_parser("deliveries", help="webhooks the emulator sent")
+    deliveries = commands.add_parser(
+        "deliveries", help="webhooks the emulator sent", parents=[common]
+    )
     deliveries.add_argument("--kind", choices=("open-messaging", "events"))
-    commands.add_parser("conversations", help="conversations, newest last")
-    config = commands.add_parser("config", help="show or change settings")
+    commands.add_parser("conversations", help="conversations, newest last", parents=[common])
+    config = commands.add_parser("config", help="show or change settings", parents=[common])
     config.add_argument("set", nargs="*", metavar="KEY=VALUE", help="e.g. events_secret=...")
     return parser
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 DEFAULT_INTEGRATION_ID = "6f1c2a9e-3b7d-4c1e-9a52-0d8e4b7f1a23"
 DEFAULT_ORG_ID = "8a4d2c61-5f3b-4e97-b0c8-7d1e9a2f6b45"
@@ -42,7 +42,6 @@ class Config:
     # destination that cannot sign) or "both".
     events_auth: str = "signature"
     state_file: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     def resolved_webhook_url(self) -> str:
         return self.webhook_url or f"{self.gateway_url.rstrip('/')}/webhooks/genesys/open-messaging"
@@ -57,7 +56,7 @@ class Config:
         config = cls()
         for item in fields(cls):
             raw = environ.get(f"EMULATOR_{item.name.upper()}")
-            if raw is None or item.name == "extra":
+            if raw is None:
                 continue
             current = getattr(config, item.name)
             value: object = raw

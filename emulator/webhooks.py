@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import queue
 import threading
 import time
@@ -29,6 +30,7 @@ from emulator.clock import now_iso
 from emulator.state import State
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+logger = logging.getLogger("emulator.webhooks")
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -132,6 +134,13 @@ class WebhookSender:
                 record["error"] = f"{type(exc).__name__}: {exc}"[:500]
                 retryable, ok = True, False
             record["duration_ms"] = int((time.monotonic() - started) * 1000)
+            logger.info(
+                "%s webhook %s attempt %d -> %s",
+                delivery["kind"],
+                _describe(delivery["payload"]),
+                attempt,
+                record.get("status") or record.get("error"),
+            )
             with self.state.lock:
                 delivery["attempts"].append(record)
                 if ok:
@@ -143,3 +152,11 @@ class WebhookSender:
             if delivery["outcome"] != "pending":
                 return
             time.sleep(config.webhook_retry_delay)
+
+
+def _describe(payload: dict[str, Any]) -> str:
+    """A short label for logs: the notification topic, or the message type and id."""
+    detail = payload.get("detail") if isinstance(payload.get("detail"), dict) else payload
+    if "topicName" in detail:
+        return str(detail["topicName"])
+    return f"{payload.get('type')} {payload.get('id')}"

@@ -28,7 +28,10 @@ def test_agent_commands_drive_the_conversation(
 ) -> None:
     conversation_id = send_text(genesys, "hello").json()["conversationId"]
 
-    code, reply = _run(capsys, genesys.url, "agent", "reply", conversation_id, "hello from the CLI")
+    code = main(
+        ["agent", "reply", conversation_id, "hello from the CLI", "--emulator-url", genesys.url]
+    )
+    reply = json.loads(capsys.readouterr().out)
     assert code == 0
     assert reply["deliveries"][0]["outcome"] == "delivered"
     assert _run(capsys, genesys.url, "agent", "typing", "latest")[0] == 0
