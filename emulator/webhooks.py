@@ -156,7 +156,9 @@ class WebhookSender:
 
 def _describe(payload: dict[str, Any]) -> str:
     """A short label for logs: the notification topic, or the message type and id."""
-    detail = payload.get("detail") if isinstance(payload.get("detail"), dict) else payload
+    detail = payload.get("detail")
+    if not isinstance(detail, dict):
+        detail = payload
     if "topicName" in detail:
         return str(detail["topicName"])
     return f"{payload.get('type')} {payload.get('id')}"
