@@ -43,6 +43,13 @@ class Request:
             raise bad_request([Issue(name, "expected an integer")]) from None
 
     def json(self) -> Any:
+        content_type = self.headers.get("content-type", "")
+        if self.body and not content_type.split(";")[0].strip().endswith("json"):
+            raise ApiError(
+                415,
+                f"Content-Type {content_type or '(none)'} is not supported; use application/json.",
+                code="unsupported.media.type",
+            )
         if not self.body:
             raise bad_request([Issue("$", "a JSON body is required")])
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -107,8 +108,8 @@ class Emulator:
     def _record(self, request: Request, response: Response, fault: str | None) -> None:
         body: Any
         try:
-            body = request.json() if request.body else None
-        except ApiError:
+            body = json.loads(request.body) if request.body else None
+        except ValueError:
             body = request.body.decode(errors="replace")
         if request.path == "/oauth/token":
             body = request.body.decode(errors="replace")

@@ -267,3 +267,31 @@ def test_a_well_behaved_session_leaves_only_valid_requests(genesys: Genesys) -> 
     assert len(checked) == 6  # the token request and five bodies
     assert all(e["valid"] for e in checked), [e["issues"] for e in checked]
     assert all(e["status"] < 300 for e in entries)
+
+
+def test_body_must_be_sent_as_json(genesys: Genesys) -> None:
+    response = genesys.call(
+        "POST",
+        f"{INBOUND}/message",
+        data=b'{"text": "hi"}',
+        headers={"Content-Type": "text/plain"},
+    )
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported.media.type"
+
+
+def test_concurrent_duplicates_make_one_message(genesys: Genesys) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(
+            pool.map(
+                lambda _: send_text(genesys, "same", message_id="wamid.race").json(), range(20)
+            )
+        )
+
+    assert len({a["id"] for a in answers}) == 1
+    assert len({a["conversationId"] for a in answers}) == 1
+    conversations = genesys.inspect("conversations")["entities"]
+    assert [c["messages"] for c in conversations] == [1]
