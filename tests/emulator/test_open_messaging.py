@@ -284,12 +284,13 @@ def test_body_must_be_sent_as_json(genesys: Genesys) -> None:
 def test_concurrent_duplicates_make_one_message(genesys: Genesys) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    def post(_: int) -> dict:
+        client = Genesys(genesys.url, genesys.client_id, genesys.client_secret)
+        client.token = genesys.token  # one session per thread; requests.Session is not thread-safe
+        return send_text(client, "same", message_id="wamid.race").json()
+
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(
-            pool.map(
-                lambda _: send_text(genesys, "same", message_id="wamid.race").json(), range(20)
-            )
-        )
+        answers = list(pool.map(post, range(20)))
 
     assert len({a["id"] for a in answers}) == 1
     assert len({a["conversationId"] for a in answers}) == 1
