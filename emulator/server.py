@@ -130,9 +130,7 @@ class Emulator:
             "fault": fault,
             "context_id": request.context_id,
         }
-        with self.state.lock:
-            entry["seq"] = len(self.state.requests) + 1
-            self.state.requests.append(entry)
+        self.state.log_request(entry)
 
 
 def _redacted(headers: dict[str, str]) -> dict[str, str]:

@@ -21,8 +21,8 @@ from emulator.clock import now_iso
 from emulator.config import Config
 from emulator.errors import ApiError, not_found
 
-# Kept in a --state-file; tokens, request logs and deliveries are not.
-PERSISTED = ("integrations", "conversations", "inbound_seen", "presence")
+# The request and delivery logs keep this many newest entries, so a long demo stays small.
+LOG_LIMIT = 10_000
 
 
 class State:
@@ -60,6 +60,7 @@ class State:
             self.conversations: dict[str, dict[str, Any]] = {}
             self.inbound_seen: dict[str, dict[str, Any]] = {}
             self.requests: list[dict[str, Any]] = []
+            self.requests_seen = 0
             self.deliveries: list[dict[str, Any]] = []
             self.faults: list[dict[str, Any]] = []
             self.next_agent = 0
@@ -189,6 +190,18 @@ class State:
                 ):
                     return conversation
             return None
+
+    def log_request(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.requests_seen += 1
+            entry["seq"] = self.requests_seen
+            self.requests.append(entry)
+            del self.requests[:-LOG_LIMIT]
+
+    def log_delivery(self, delivery: dict[str, Any]) -> None:
+        with self.lock:
+            self.deliveries.append(delivery)
+            del self.deliveries[:-LOG_LIMIT]
 
     # ----- persistence -----------------------------------------------------------------
 

@@ -84,7 +84,7 @@ class WebhookSender:
             "outcome": "pending",
         }
         with self.state.lock:
-            self.state.deliveries.append(delivery)
+            self.state.log_delivery(delivery)
             self.done[delivery["id"]] = threading.Event()
         self.queue.put(delivery)
         return delivery
