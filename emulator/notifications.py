@@ -7,6 +7,7 @@ EventBridge envelope whose `source` ends in /<orgId>/<suffix>.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from emulator.clock import now_iso, now_ms
@@ -44,8 +45,6 @@ def _conversation_body(
 
 
 def _duration_ms(participant: dict[str, Any]) -> int:
-    from datetime import datetime
-
     start = participant.get("connected_time") or participant["start_time"]
     end = participant.get("end_time") or now_iso()
     delta = datetime.fromisoformat(end) - datetime.fromisoformat(start)

@@ -127,6 +127,8 @@ class Emulator:
                 {"field": issue.field, "message": issue.message} for issue in request.issues or []
             ],
             "status": response.status,
+            # The ErrorBody of a failed call, to see at a glance why it failed.
+            "response": response.body if response.status >= 400 else None,
             "fault": fault,
             "context_id": request.context_id,
         }
