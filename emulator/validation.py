@@ -21,6 +21,8 @@ OUTDATED = "outdated_sdk_version"  # what SDK setters store for a value outside 
 
 _LIST = re.compile(r"^list\[(.+)\]$")
 _DICT = re.compile(r"^dict\((\w+), (.+)\)$")
+# Genesys writes and expects timestamps like 2026-01-31T12:00:00.000Z.
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,11 @@ def _primitive_check(value: Any, type_name: str) -> str | None:
         return "" if ok else "a number"
     if type_name == "bool":
         return "" if isinstance(value, bool) else "a boolean"
-    if type_name in ("datetime", "date"):
-        return "" if isinstance(value, str) and _is_iso_datetime(value) else "an ISO-8601 string"
+    if type_name == "datetime":
+        ok = isinstance(value, str) and bool(_DATETIME.match(value)) and _is_iso_datetime(value)
+        return "" if ok else "an ISO-8601 date-time with a time zone"
+    if type_name == "date":
+        return "" if isinstance(value, str) and _is_iso_datetime(value) else "an ISO-8601 date"
     if type_name == "object":
         return ""
     return None

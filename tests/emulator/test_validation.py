@@ -45,3 +45,15 @@ def test_require_reports_missing_and_empty() -> None:
     issues = require({"channel": {"from": {"id": ""}}}, ["channel.from.id", "channel.time"])
 
     assert [issue.field for issue in issues] == ["channel.from.id", "channel.time"]
+
+
+def test_timestamps_need_a_time_and_a_zone() -> None:
+    def issues(time: str) -> list[Issue]:
+        body = {"channel": {"time": time}}
+        return validate(body, "OpenInboundNormalizedEvent")
+
+    assert issues("2026-01-31T12:00:00.000Z") == []
+    assert issues("2026-01-31T12:00:00+02:00") == []
+    assert [i.field for i in issues("2026-01-31T12:00:00")] == ["channel.time"]
+    assert [i.field for i in issues("2026-01-31")] == ["channel.time"]
+    assert [i.field for i in issues("1769860800")] == ["channel.time"]
