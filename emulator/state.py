@@ -215,7 +215,6 @@ class State:
                     user["id"]: {"presence": user["_presence"], "routing": user["_routing"]}
                     for user in self.users
                 },
-                "events": {"url": self.events_url, "secret": self.events_secret},
             }
 
     def save(self) -> None:
@@ -234,13 +233,14 @@ class State:
             return
         data = json.loads(Path(path).read_text())
         with self.lock:
-            self.integrations.update(data.get("integrations", {}))
+            # The flags win for the default integration and the events URL and secret, so
+            # changing them takes effect on restart; everything else comes back as it was.
+            saved = data.get("integrations", {})
+            saved.pop(self.config.integration_id, None)
+            self.integrations.update(saved)
             self.conversations.update(data.get("conversations", {}))
             self.inbound_seen.update(data.get("inbound_seen", {}))
             for user_id, saved in data.get("presence", {}).items():
                 with contextlib.suppress(KeyError):
                     self.users_by_id[user_id]["_presence"] = saved["presence"]
                     self.users_by_id[user_id]["_routing"] = saved["routing"]
-            events = data.get("events") or {}
-            self.events_url = events.get("url", self.events_url)
-            self.events_secret = events.get("secret", self.events_secret)
