@@ -54,7 +54,7 @@ def serve(argv: list[str]) -> int:
     if config.events_auth not in ("signature", "bearer", "both"):
         print("--events-auth must be signature, bearer or both", file=sys.stderr)
         return 2
-    from emulator.server import Emulator  # the SDK import takes a moment; not for client commands
+    from emulator.server import Emulator  # imports the SDK (seconds); not for client commands
 
     emulator = Emulator(config)
     url = emulator.start()

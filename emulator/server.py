@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from emulator import validation
 from emulator.agent import Agent
 from emulator.api import GenesysApi
 from emulator.clock import now_iso
@@ -32,6 +33,8 @@ class Emulator:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        # Import the SDK now (a few seconds) rather than inside the first request's deadline.
+        validation.model_fields("OpenInboundNormalizedMessage")
         self.state = State(config)
         self.state.load()
         self.sender = WebhookSender(self.state)
