@@ -17,6 +17,7 @@ import sys
 import threading
 from dataclasses import fields
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -24,7 +25,16 @@ from emulator.config import Config
 from emulator.faults import KINDS
 
 DEFAULT_URL = "http://127.0.0.1:8100"
-CLIENT_COMMANDS = ("agent", "faults", "reset", "requests", "deliveries", "conversations", "config")
+CLIENT_COMMANDS = (
+    "agent",
+    "faults",
+    "reset",
+    "requests",
+    "deliveries",
+    "conversations",
+    "users",
+    "config",
+)
 
 
 def serve_parser() -> argparse.ArgumentParser:
@@ -138,6 +148,8 @@ def client_parser() -> argparse.ArgumentParser:
     )
     deliveries.add_argument("--kind", choices=("open-messaging", "events"))
     commands.add_parser("conversations", help="conversations, newest last", parents=[common])
+    users = commands.add_parser("users", help="agents and their presence", parents=[common])
+    users.add_argument("--presence", help="only agents with this presence, e.g. 'On Queue'")
     config = commands.add_parser("config", help="show or change settings", parents=[common])
     config.add_argument("set", nargs="*", metavar="KEY=VALUE", help="e.g. events_secret=...")
     return parser
@@ -199,6 +211,9 @@ def client(argv: list[str]) -> int:
         return _request("GET", f"{base}/deliveries" + (f"?kind={args.kind}" if args.kind else ""))
     if args.command == "conversations":
         return _request("GET", f"{base}/conversations")
+    if args.command == "users":
+        query = f"?{urlencode({'presence': args.presence})}" if args.presence else ""
+        return _request("GET", f"{base}/users{query}")
     if args.set:
         updates = dict(item.split("=", 1) for item in args.set)
         return _request("POST", f"{base}/config", updates)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from emulator.agent import Agent
+from emulator.conversations import agent_of
 from emulator.errors import ApiError
 from emulator.faults import fault_add
 from emulator.http import Request, Response, Route, route
@@ -46,6 +47,7 @@ class Control:
             route("POST", "/emulator/config", self.config_set, authenticated=False),
             route("POST", "/emulator/clients", self.client_add, authenticated=False),
             route("GET", "/emulator/conversations", self.conversations, authenticated=False),
+            route("GET", "/emulator/users", self.users, authenticated=False),
             route("POST", f"{conversation}/reply", self.reply, authenticated=False),
             route("POST", f"{conversation}/typing", self.typing, authenticated=False),
             route("POST", f"{conversation}/disconnect", self.disconnect, authenticated=False),
@@ -115,10 +117,28 @@ class Control:
                     "state": c["state"],
                     "start_time": c["start_time"],
                     "messages": len(c["messages"]),
+                    "agent_user_id": (agent_of(c) or {}).get("user_id"),
                 }
                 for c in self.state.conversations.values()
             ]
         return Response(200, {"entities": summaries, "total": len(summaries)})
+
+    def users(self, request: Request) -> Response:
+        """Agents with their presence and routing status; ?presence=On Queue filters."""
+        wanted = request.arg("presence")
+        with self.state.lock:
+            users = [
+                {
+                    "id": user["id"],
+                    "name": user["name"],
+                    "state": user["state"],
+                    "presence": user["_presence"]["systemPresence"],
+                    "routing_status": user["_routing"]["status"],
+                }
+                for user in self.state.users
+                if wanted is None or user["_presence"]["systemPresence"] == wanted
+            ]
+        return Response(200, {"entities": users, "total": len(users)})
 
     # ----- switches ----------------------------------------------------------------------
 

@@ -154,3 +154,18 @@ def test_state_file_keeps_conversations_across_restarts(tmp_path: Path, receiver
 
     assert conversation.status_code == 200
     assert again["conversationId"] == conversation_id
+
+
+def test_users_and_conversations_show_who_is_where(
+    genesys: Genesys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conversation_id = send_text(genesys, "hello").json()["conversationId"]
+
+    _, conversations = _run(capsys, genesys.url, "conversations")
+    _, on_queue = _run(capsys, genesys.url, "users", "--presence", "On Queue")
+
+    [summary] = conversations["entities"]
+    assert summary["id"] == conversation_id
+    assert summary["agent_user_id"] in {u["id"] for u in on_queue["entities"]}
+    assert {u["presence"] for u in on_queue["entities"]} == {"On Queue"}
+    assert 0 < on_queue["total"] < 300
