@@ -296,3 +296,29 @@ def test_concurrent_duplicates_make_one_message(genesys: Genesys) -> None:
     assert len({a["conversationId"] for a in answers}) == 1
     conversations = genesys.inspect("conversations")["entities"]
     assert [c["messages"] for c in conversations] == [1]
+
+
+def test_failed_receipt_reason_codes_are_checked(genesys: Genesys) -> None:
+    conversation_id = send_text(genesys, "hello").json()["conversationId"]
+    reply = genesys.control(f"conversations/{conversation_id}/reply", {"text": "hi", "wait": True})
+    receipt = example("inbound-receipt.json") | {"id": reply["message_id"], "status": "Failed"}
+
+    bad = genesys.call(
+        "POST", f"{INBOUND}/receipt", json=receipt | {"reasons": [{"code": "WindowClosed"}]}
+    )
+    good = genesys.call(
+        "POST",
+        f"{INBOUND}/receipt",
+        json=receipt | {"reasons": [{"code": "MessageExpired", "message": "24h window closed"}]},
+    )
+
+    assert bad.status_code == 400
+    assert bad.json()["details"] == [
+        {"errorCode": "invalid.property", "fieldName": "reasons[0].code"}
+    ]
+    assert good.status_code == 200
+    assert good.json()["reasons"][0]["code"] == "MessageExpired"
+    data = genesys.call(
+        "GET", f"/api/v2/conversations/messages/{conversation_id}/messages/{reply['message_id']}"
+    ).json()
+    assert data["status"] == "delivery-failed"
