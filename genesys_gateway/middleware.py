@@ -8,6 +8,8 @@ from collections.abc import Callable
 import structlog
 from django.http import HttpRequest, HttpResponse
 
+from genesys_gateway.problems import problem_response
+
 logger = structlog.get_logger(__name__)
 
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -35,3 +37,25 @@ class RequestIdMiddleware:
         )
         structlog.contextvars.clear_contextvars()
         return response
+
+
+class ContentLengthGuardMiddleware:
+    """Answer 400 to a malformed Content-Length before anything parses it.
+
+    Placed first: django-prometheus' middleware calls int() on the header and would
+    otherwise turn such a request into a 500.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH", "")
+        if length and not (length.isascii() and length.isdigit()):
+            return problem_response(
+                status=400,
+                title="Malformed request",
+                detail="Content-Length must be a non-negative integer.",
+                slug="malformed-request",
+            )
+        return self.get_response(request)

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "genesys_gateway.middleware.ContentLengthGuardMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "genesys_gateway.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -93,3 +93,15 @@ def test_unknown_path_is_a_problem_not_html(client: Client) -> None:
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["status"] == 404
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", "١٢"])
+def test_malformed_content_length_is_400_not_500(client: Client, length: str) -> None:
+    response = client.post(
+        "/webhooks/genesys/open-messaging",
+        data=b"{}",
+        content_type="application/json",
+        CONTENT_LENGTH=length,
+    )
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/malformed-request")
