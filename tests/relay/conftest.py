@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import amqp
+import amqp.exceptions
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
@@ -116,8 +117,20 @@ class Consumer:
         for key in binding_keys:
             channel.queue_bind(self.name, settings.EVENTS_EXCHANGE, key)
         channel.basic_qos(0, 500, False)
-        channel.basic_consume(self.name, callback=self._on_message, no_ack=True)
         self._channel = channel
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        self._tag = self._channel.basic_consume(self.name, callback=self._on_message, no_ack=True)
+
+    def _read(self, *, timeout: float) -> None:
+        try:
+            self._conn.drain_events(timeout=timeout)
+        except amqp.exceptions.ConsumerCancelled:
+            # A quorum queue just after a broker restart may cancel consumers while it
+            # elects its leader; subscribe again.
+            time.sleep(0.2)
+            self._subscribe()
 
     def _on_message(self, message: amqp.Message) -> None:
         self.messages.append(message)
@@ -135,19 +148,20 @@ class Consumer:
             remaining = deadline - time.monotonic()
             assert remaining > 0, f"only {len(self.ids())} of {unique} messages arrived"
             with contextlib.suppress(TimeoutError):
-                self._conn.drain_events(timeout=min(remaining, 0.5))
+                self._read(timeout=min(remaining, 0.5))
         return self.messages
 
     def settle(self, *, quiet: float = 0.3) -> None:
         """Read whatever else arrives until the queue is quiet for `quiet` seconds."""
         while True:
             try:
-                self._conn.drain_events(timeout=quiet)
+                self._read(timeout=quiet)
             except TimeoutError:
                 return
 
     def close(self, *, delete: bool = False) -> None:
         if delete:
+            self._channel.basic_cancel(self._tag)
             self._channel.queue_delete(self.name)
         self._conn.close()
 
