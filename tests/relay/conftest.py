@@ -180,6 +180,10 @@ def consumer_factory() -> Iterator[Callable[..., Consumer]]:
         # It may be closed already, or the broker restarted under it.
         with contextlib.suppress(Exception):
             consumer.close()
+        if consumer.durable:  # would otherwise outlive the test and catch later events
+            conn = broker_connect()
+            conn.channel().queue_delete(consumer.name)
+            conn.close()
 
 
 def services(*args: str) -> None:

@@ -59,7 +59,7 @@ def test_returned_row_is_dead_lettered_after_its_budget_and_replay_publishes_it(
     consumer = consumer_factory(binding_keys=["message.outbound.acme"])
     # No queue is bound to parcel.lost.*: with `mandatory` the broker returns it.
     (unroutable,) = outbox_write(
-        tenant=tenant, keys=["conv-1"], per_key=1, routing_key="parcel.lost.acme"
+        tenant=tenant, keys=["conv-1"], per_key=1, routing_key="parcel.lost.nowhere"
     )
     (behind,) = outbox_write(tenant=tenant, keys=["conv-1"], per_key=1)
     (other,) = outbox_write(tenant=tenant, keys=["conv-2"], per_key=1)
