@@ -7,18 +7,22 @@ connections; the broker is the real RabbitMQ, stopped and started by scripts/ser
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.db.models import Max
 
 from tenants.models import Tenant
 from tests.relay.conftest import (
+    REPO,
     Consumer,
     assert_in_order_per_key,
     decoded,
     outbox_write,
+    relay_env,
     services,
     wait_for,
 )
@@ -119,3 +123,34 @@ def test_worker_killed_mid_batch_loses_nothing_after_restart(
     # At most the killed batch (one row per key) can come twice, each with its first id.
     assert duplicates <= len(keys)
     wait_for(all_published(3000), timeout=10, what="all rows marked published")
+
+
+def test_celery_worker_publishes_on_wake_and_beat_sweep_catches_rows_without_one(
+    tenant: Tenant, consumer_factory: Callable[..., Consumer], tmp_path: Path
+) -> None:
+    consumer = consumer_factory(binding_keys=["message.outbound.acme"])
+    env = relay_env(OUTBOX_SWEEP_INTERVAL_S="1")
+    celery = [sys.executable, "-m", "celery", "-A", "genesys_gateway"]
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [*celery, "worker", "--pool=solo", "--without-mingle", "--without-gossip", "-l", "WARNING",
+         "-B", "-s", str(tmp_path / "beat-schedule")],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        woken = outbox_write(tenant=tenant, keys=["conv-1", "conv-2"], per_key=10)
+        consumer.collect(unique=20, timeout=30)
+        swept = outbox_write(tenant=tenant, keys=["conv-3"], per_key=5, wake=False)
+        consumer.collect(unique=25, timeout=15)
+        consumer.settle()
+        assert {row.event_id for row in woken + swept} == consumer.ids()
+        in_order = [m for m in consumer.messages if decoded(m)["subject"] != "conv-3"]
+        assert_in_order_per_key(in_order, keys=["conv-1", "conv-2"], per_key=10)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
