@@ -13,11 +13,13 @@ but also plain `OSError`s (`ConnectionResetError` when the broker restarts, `soc
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import amqp
 import amqp.exceptions
+import kombu
 import kombu.exceptions
 import structlog
 from kombu.utils.url import parse_url
@@ -63,6 +65,21 @@ class BatchOutcome:
     confirmed: list[int] = field(default_factory=list)
     rejected: dict[int, str] = field(default_factory=dict)
     error: BrokerUnavailable | None = None
+
+
+class Publisher(Protocol):
+    """What the relay needs from a publisher."""
+
+    connects: int
+
+    @property
+    def retry_in(self) -> float: ...
+
+    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome: ...
+
+    def service(self, *, timeout: float) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class EventPublisher:
@@ -141,8 +158,11 @@ class EventPublisher:
 
     def _connect(self) -> None:
         parts = parse_url(self.url)
+        tls = parts.get("transport") == "amqps"
+        port = parts.get("port") or (5671 if tls else 5672)
         connection = amqp.Connection(
-            host=f"{parts.get('hostname') or 'localhost'}:{parts.get('port') or 5672}",
+            host=f"{parts.get('hostname') or 'localhost'}:{port}",
+            ssl=tls,
             userid=parts.get("userid") or "guest",
             password=parts.get("password") or "guest",
             virtual_host=parts.get("virtual_host") or "/",
@@ -284,3 +304,78 @@ class EventPublisher:
         )
         if key is not None:
             self._rejected[key] = f"returned by the broker: {exc} (routing key {routing_key!r})"
+
+
+class KombuPublisher:
+    """For kombu transports that have no publisher confirms, such as `filesystem://` (`make run`).
+
+    A message counts as confirmed once the transport accepted it, and nothing is ever
+    returned: such a transport promises neither durability nor order the way RabbitMQ with
+    confirms does. Production uses EventPublisher (AMQP).
+    """
+
+    def __init__(
+        self, *, url: str, exchange: str, transport_options: Mapping[str, Any] | None = None
+    ) -> None:
+        self.url = url
+        self.exchange = exchange
+        self.transport_options = dict(transport_options or {})
+        self.connects = 0
+        self._connection: Any = None
+        self._producer: Any = None
+
+    @property
+    def retry_in(self) -> float:
+        return 0.0
+
+    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        try:
+            if self._producer is None:
+                self._connection = kombu.Connection(
+                    self.url, transport_options=self.transport_options
+                )
+                self._connection.ensure_connection(max_retries=0)
+                exchange = kombu.Exchange(self.exchange, "topic", durable=True)
+                self._producer = kombu.Producer(
+                    self._connection.default_channel, exchange=exchange, auto_declare=True
+                )
+                self.connects += 1
+            for event in events:
+                self._producer.publish(
+                    event.body,
+                    routing_key=event.routing_key,
+                    content_type=CONTENT_TYPE,
+                    content_encoding="utf-8",
+                    delivery_mode=PERSISTENT,
+                    message_id=event.event_id,
+                    headers={"tenant": event.tenant},
+                    retry=False,
+                )
+                outcome.confirmed.append(event.key)
+        except CONNECTION_ERRORS as exc:
+            outcome.error = BrokerUnavailable(repr(exc))
+            self.close()
+        return outcome
+
+    def service(self, *, timeout: float) -> None:
+        time.sleep(timeout)
+
+    def close(self) -> None:
+        connection, self._connection, self._producer = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # best effort on a broken transport
+                connection.release()
+
+
+def publisher_create(
+    *,
+    url: str,
+    exchange: str,
+    transport_options: Mapping[str, Any] | None = None,
+    **amqp_options: Any,
+) -> Publisher:
+    """EventPublisher for AMQP URLs; KombuPublisher for other kombu transports."""
+    if parse_url(url).get("transport") in ("amqp", "amqps", "pyamqp"):
+        return EventPublisher(url=url, exchange=exchange, **amqp_options)
+    return KombuPublisher(url=url, exchange=exchange, transport_options=transport_options)

@@ -43,7 +43,13 @@ from django.utils import timezone
 
 from webhooks import relay_metrics
 from webhooks.models import OutboxMessage
-from webhooks.publisher import CONNECTION_ERRORS, BrokerUnavailable, EventPublisher, OutgoingEvent
+from webhooks.publisher import (
+    CONNECTION_ERRORS,
+    BrokerUnavailable,
+    OutgoingEvent,
+    Publisher,
+    publisher_create,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -85,11 +91,13 @@ class BatchResult:
     failed: int
 
 
-def outbox_publisher_create() -> EventPublisher:
+def outbox_publisher_create() -> Publisher:
     """A publisher configured from settings (EVENTS_BROKER_URL, EVENTS_EXCHANGE, OUTBOX_*)."""
-    return EventPublisher(
+    return publisher_create(
         url=settings.EVENTS_BROKER_URL,
         exchange=settings.EVENTS_EXCHANGE,
+        # Set by the settings for kombu's filesystem transport (`make run`); absent otherwise.
+        transport_options=getattr(settings, "EVENTS_BROKER_TRANSPORT_OPTIONS", None),
         connect_timeout=settings.OUTBOX_RELAY_CONNECT_TIMEOUT_S,
         confirm_timeout=settings.OUTBOX_RELAY_CONFIRM_TIMEOUT_S,
         heartbeat=settings.OUTBOX_RELAY_HEARTBEAT_S,
@@ -145,7 +153,7 @@ def _record_rejections(*, rejected: dict[int, str], now: datetime) -> int:
     return dead
 
 
-def relay_publish_batch(*, publisher: EventPublisher, batch_size: int | None = None) -> BatchResult:
+def relay_publish_batch(*, publisher: Publisher, batch_size: int | None = None) -> BatchResult:
     """Claim up to one batch of due rows (one per ordering key), publish, record outcomes.
 
     Raises BrokerUnavailable when the broker could not take the batch; the rows it settled
@@ -179,7 +187,7 @@ def relay_publish_batch(*, publisher: EventPublisher, batch_size: int | None = N
 
 def relay_drain(
     *,
-    publisher: EventPublisher,
+    publisher: Publisher,
     max_seconds: float | None = None,
     stop: threading.Event | None = None,
 ) -> int:
@@ -194,15 +202,17 @@ def relay_drain(
         published += result.published
         if result.claimed == 0:
             break
+    if published:
+        logger.info("relay.drained", published=published)
     return published
 
 
 # --- Celery workers: one cached publisher per process -----------------------------------
 
-_process_publisher: tuple[int, EventPublisher] | None = None
+_process_publisher: tuple[int, Publisher] | None = None
 
 
-def _publisher_for_process() -> EventPublisher:
+def _publisher_for_process() -> Publisher:
     """The process's publisher, created after fork so prefork children never share a socket."""
     global _process_publisher
     if _process_publisher is None or _process_publisher[0] != os.getpid():
@@ -250,13 +260,19 @@ def relay_run(*, stop: threading.Event, poll_interval: float | None = None) -> N
                 close_old_connections()
                 connection.close()
                 wait = max(interval, 1.0)
+            except Exception:
+                # A foreground daemon must outlive surprises; log loudly, start afresh.
+                logger.exception("relay.unexpected_error")
+                publisher.close()
+                connection.close()
+                wait = max(interval, 5.0)
             _idle(publisher=publisher, stop=stop, seconds=wait)
     finally:
         publisher.close()
         logger.info("relay.stopped")
 
 
-def _idle(*, publisher: EventPublisher, stop: threading.Event, seconds: float) -> None:
+def _idle(*, publisher: Publisher, stop: threading.Event, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not stop.is_set():
         remaining = deadline - time.monotonic()

@@ -4,15 +4,17 @@ import subprocess
 import time
 from collections.abc import Callable
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from kombu import Connection, Exchange, Queue
 
 from tenants.models import Tenant
 from tests.relay.conftest import REPO, Consumer, decoded, outbox_write
 from webhooks.models import OutboxMessage
-from webhooks.publisher import EventPublisher, OutgoingEvent
+from webhooks.publisher import EventPublisher, OutgoingEvent, publisher_create
 from webhooks.relay import outbox_publisher_create, relay_drain, relay_publish_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,3 +148,35 @@ def _events_url() -> str:
     from django.conf import settings
 
     return str(settings.EVENTS_BROKER_URL)
+
+
+def test_make_run_filesystem_transport_gets_the_same_message_without_confirms(
+    tmp_path: Path,
+) -> None:
+    folders = {name: tmp_path / name for name in ("data", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    options = {
+        "data_folder_in": str(folders["data"]),
+        "data_folder_out": str(folders["data"]),
+        "control_folder": str(folders["control"]),
+    }
+    exchange = Exchange("genesys.events", "topic", durable=True)
+    with Connection("filesystem://", transport_options=options) as conn:
+        queue = Queue("whatsapp", exchange, routing_key="message.outbound.*")(conn.default_channel)
+        queue.declare()
+        publisher = publisher_create(
+            url="filesystem://", exchange="genesys.events", transport_options=options
+        )
+        event = OutgoingEvent(
+            key=7, event_id="ev-7", tenant="acme", routing_key="message.outbound.acme",
+            body=b'{"id": "ev-7"}',
+        )  # fmt: skip
+        assert publisher.publish_batch([event]).confirmed == [7]
+        publisher.close()
+        message = queue.get(no_ack=True)
+    assert message is not None
+    assert message.body == b'{"id": "ev-7"}'
+    assert message.content_type == "application/cloudevents+json"
+    assert message.properties["message_id"] == "ev-7"
+    assert message.headers == {"tenant": "acme"}
