@@ -8,6 +8,7 @@ Celery workers they reach /metrics when workers and web share PROMETHEUS_MULTIPR
 
 from collections.abc import Iterator
 
+import structlog
 from django.db.models import Count, Min
 from django.utils import timezone
 from prometheus_client import Counter, Histogram
@@ -15,6 +16,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from webhooks.models import OutboxMessage
+
+logger = structlog.get_logger(__name__)
 
 PUBLISH_LATENCY = Histogram(
     "gateway_outbox_publish_latency_seconds",
@@ -32,15 +35,29 @@ DEAD_LETTERED = Counter(
 
 
 class OutboxCollector(Collector):
-    """Outbox depth, dead rows and oldest pending age, read from the database per scrape."""
+    """Outbox depth, dead rows and oldest pending age, read from the database per scrape.
+
+    A scrape must still answer when the database does not: the rest of /metrics is what
+    shows the outage. Then only `gateway_outbox_metrics_up` 0 is reported from here.
+    """
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        pending = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).aggregate(
-            count=Count("id"), oldest=Min("created_at")
-        )
-        dead = OutboxMessage.objects.filter(status=OutboxMessage.Status.DEAD).count()
+        try:
+            pending = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).aggregate(
+                count=Count("id"), oldest=Min("created_at")
+            )
+            dead = OutboxMessage.objects.filter(status=OutboxMessage.Status.DEAD).count()
+        except Exception as exc:  # any database failure (or no database at all)
+            logger.warning("relay.metrics_unavailable", error=repr(exc))
+            yield GaugeMetricFamily(
+                "gateway_outbox_metrics_up", "1 when the outbox gauges could be read.", value=0
+            )
+            return
         oldest = pending["oldest"]
         age = (timezone.now() - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "gateway_outbox_metrics_up", "1 when the outbox gauges could be read.", value=1
+        )
         yield GaugeMetricFamily(
             "gateway_outbox_pending", "Outbox rows waiting to be published.", value=pending["count"]
         )

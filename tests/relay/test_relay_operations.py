@@ -184,3 +184,10 @@ def test_relay_command_stops_cleanly_on_sigterm(
     )
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=5) == 0
+
+
+def test_metrics_endpoint_still_answers_without_the_database(client: Client) -> None:
+    # No django_db mark: every database access fails here, as during an outage.
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert b"gateway_outbox_metrics_up 0.0" in response.content
