@@ -32,7 +32,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
@@ -107,7 +107,8 @@ def outbox_publisher_create() -> Publisher:
 
 def _claim(*, limit: int) -> list[ClaimedRow]:
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL_BY_VENDOR[connection.vendor], [timezone.now(), limit])
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        cursor.execute(_CLAIM_SQL_BY_VENDOR[connection.vendor], [now, limit])
         rows = cursor.fetchall()
     return [
         ClaimedRow(
@@ -118,7 +119,10 @@ def _claim(*, limit: int) -> list[ClaimedRow]:
                 routing_key=routing_key,
                 body=body.encode(),
             ),
-            created_at=created_at,
+            # SQLite hands raw datetimes back naive (in UTC); PostgreSQL aware.
+            created_at=created_at
+            if timezone.is_aware(created_at)
+            else timezone.make_aware(created_at, UTC),
         )
         for row_id, event_id, routing_key, body, created_at, slug in rows
     ]
@@ -148,8 +152,6 @@ def _record_rejections(*, rejected: dict[int, str], now: datetime) -> int:
                 "relay.rejected", outbox_id=row.id, attempts=row.attempts, error=row.last_error
             )
         row.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-    relay_metrics.PUBLISH_FAILURES.inc(len(rejected))
-    relay_metrics.DEAD_LETTERED.inc(dead)
     return dead
 
 
@@ -171,13 +173,15 @@ def relay_publish_batch(*, publisher: Publisher, batch_size: int | None = None) 
             OutboxMessage.objects.filter(
                 id__in=outcome.confirmed, status=OutboxMessage.Status.PENDING
             ).update(status=OutboxMessage.Status.PUBLISHED, published_at=now, last_error="")
-            confirmed = set(outcome.confirmed)
-            for row in claimed:
-                if row.event.key in confirmed:
-                    relay_metrics.PUBLISH_LATENCY.observe((now - row.created_at).total_seconds())
-            relay_metrics.PUBLISHED.inc(len(confirmed))
-        if outcome.rejected:
-            _record_rejections(rejected=outcome.rejected, now=now)
+        dead = _record_rejections(rejected=outcome.rejected, now=now) if outcome.rejected else 0
+    # Counted only once committed, so a failed commit does not inflate them.
+    confirmed = set(outcome.confirmed)
+    for row in claimed:
+        if row.event.key in confirmed:
+            relay_metrics.PUBLISH_LATENCY.observe((now - row.created_at).total_seconds())
+    relay_metrics.PUBLISHED.inc(len(confirmed))
+    relay_metrics.PUBLISH_FAILURES.inc(len(outcome.rejected))
+    relay_metrics.DEAD_LETTERED.inc(dead)
     if outcome.error is not None:
         raise outcome.error
     return BatchResult(
