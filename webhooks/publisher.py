@@ -79,7 +79,7 @@ class Publisher(Protocol):
 
     def service(self, *, timeout: float) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self, *, graceful: bool = False) -> None: ...
 
 
 class EventPublisher:
@@ -186,11 +186,21 @@ class EventPublisher:
         self.connects += 1
         logger.info("relay.broker_connected", exchange=self.exchange)
 
-    def close(self) -> None:
-        """Drop the connection without waiting on a broker that may be gone."""
+    def close(self, *, graceful: bool = False) -> None:
+        """Drop the connection; `graceful` tries a short close handshake first (on shutdown).
+
+        Without it nothing waits on a broker that may be gone.
+        """
         connection, self._connection, self._channel = self._connection, None, None
         if connection is None:
             return
+        if graceful:
+            try:
+                connection.transport.sock.settimeout(2.0)  # bound the wait for close-ok
+                connection.close()
+                return
+            except Exception as exc:  # the broker may be gone; fall back to dropping
+                logger.debug("relay.broker_close_failed", error=repr(exc))
         try:
             connection.collect()  # release the socket without a close handshake
         except Exception as exc:  # a half-dead connection may fail in any way here
@@ -361,7 +371,7 @@ class KombuPublisher:
     def service(self, *, timeout: float) -> None:
         time.sleep(timeout)
 
-    def close(self) -> None:
+    def close(self, *, graceful: bool = False) -> None:
         connection, self._connection, self._producer = self._connection, None, None
         if connection is not None:
             with contextlib.suppress(Exception):  # best effort on a broken transport

@@ -272,7 +272,7 @@ def relay_run(*, stop: threading.Event, poll_interval: float | None = None) -> N
                 wait = max(interval, 5.0)
             _idle(publisher=publisher, stop=stop, seconds=wait)
     finally:
-        publisher.close()
+        publisher.close(graceful=True)
         logger.info("relay.stopped")
 
 
