@@ -159,6 +159,47 @@ CELERY_TASK_IGNORE_RESULT = True
 # Readiness probes must answer quickly even when the broker is gone.
 BROKER_CHECK_TIMEOUT_S = env.float("BROKER_CHECK_TIMEOUT_S", default=2.0)
 
+# --- Outbox relay ----------------------------------------------------------------------
+# See docs/relay.md. Rows per claim (one per ordering key) and per confirm wait.
+OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=100)
+# Broker rejections/returns a row may suffer before it is dead-lettered.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Back-off after a rejection: base * 2^(attempts-1), capped.
+OUTBOX_RETRY_BASE_S = env.float("OUTBOX_RETRY_BASE_S", default=5.0)
+OUTBOX_RETRY_MAX_S = env.float("OUTBOX_RETRY_MAX_S", default=600.0)
+# Published and ignored rows older than this are deleted by the retention task.
+OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=72.0)
+OUTBOX_RELAY_CONNECT_TIMEOUT_S = env.float("OUTBOX_RELAY_CONNECT_TIMEOUT_S", default=3.0)
+# A batch the broker does not confirm within this is treated as a broken connection.
+OUTBOX_RELAY_CONFIRM_TIMEOUT_S = env.float("OUTBOX_RELAY_CONFIRM_TIMEOUT_S", default=10.0)
+OUTBOX_RELAY_HEARTBEAT_S = env.int("OUTBOX_RELAY_HEARTBEAT_S", default=30)
+# Cap of the exponential delay between reconnect attempts while the broker is down.
+OUTBOX_RELAY_RECONNECT_MAX_S = env.float("OUTBOX_RELAY_RECONNECT_MAX_S", default=10.0)
+# `manage.py relay` looks for new rows this often (one index query).
+OUTBOX_RELAY_POLL_S = env.float("OUTBOX_RELAY_POLL_S", default=1.0)
+# A Celery drain pass returns after this long, so it does not hold a worker forever.
+OUTBOX_RELAY_PASS_MAX_S = env.float("OUTBOX_RELAY_PASS_MAX_S", default=60.0)
+# relay_wake (called on every outbox commit): connect timeout, and how long wake-ups are
+# skipped after one failed, so a broker outage never slows webhooks down.
+OUTBOX_WAKE_TIMEOUT_S = env.float("OUTBOX_WAKE_TIMEOUT_S", default=0.3)
+OUTBOX_WAKE_BREAKER_S = env.float("OUTBOX_WAKE_BREAKER_S", default=5.0)
+# The beat sweep publishes whatever wake-ups missed (a crash, a skipped wake, back-off).
+OUTBOX_SWEEP_INTERVAL_S = env.float("OUTBOX_SWEEP_INTERVAL_S", default=10.0)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay-sweep": {
+        "task": "webhooks.outbox_relay",
+        "schedule": OUTBOX_SWEEP_INTERVAL_S,
+        # Sweeps queued while no worker runs are useless later; one fresh sweep suffices.
+        "options": {"expires": OUTBOX_SWEEP_INTERVAL_S},
+    },
+    "outbox-purge": {
+        "task": "webhooks.outbox_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+}
+METRICS_SCRAPE_COLLECTORS = ["webhooks.relay_metrics.OutboxCollector"]
+
 # --- Operations ------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # Django calls genesys_gateway.logging.configure(LOGGING): JSON lines on stdout.
