@@ -70,7 +70,7 @@ def serve(argv: list[str]) -> int:
     url = emulator.start()
     print(
         f"Genesys emulator on {url}\n"
-        f"  OAuth client  {config.client_id} / {config.client_secret}\n"
+        f"  OAuth client  {config.client_id} (secret: --client-secret)\n"
         f"  integration   {config.integration_id} -> {config.resolved_webhook_url()}\n"
         f"  events        {emulator.state.events_url}\n"
         f"  org           {config.org_id} ({config.user_count} agents, seed {config.seed})",

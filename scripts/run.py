@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -26,6 +28,14 @@ PYTHON = sys.executable
 
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
 GATEWAY_URL = f"http://127.0.0.1:{GATEWAY_PORT}"
+EMULATOR_PORT = int(os.environ.get("EMULATOR_PORT", "8100"))
+EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
+DEMO_INTEGRATION_ID = "6f1c2a9e-3b7d-4c1e-9a52-0d8e4b7f1a23"
+
+
+def save_setting(key: str, value: str) -> None:
+    lines = [line for line in LOCAL_ENV.read_text().splitlines() if not line.startswith(f"{key}=")]
+    LOCAL_ENV.write_text("\n".join([*lines, f"{key}={value}"]) + "\n")
 
 
 def local_settings() -> dict[str, str]:
@@ -47,6 +57,14 @@ def local_settings() -> dict[str, str]:
         "CELERY_BROKER_URL": "filesystem://",
         "EVENTS_BROKER_URL": "filesystem://",
         "BROKER_FILESYSTEM_DIR": str(RUN_DIR / "broker"),
+        # No Celery worker here: `manage.py relay` polls often instead of being woken.
+        "OUTBOX_WAKE_CELERY": "false",
+        "OUTBOX_RELAY_POLL_S": "0.2",
+        # The emulated Genesys org and the demo tenant share these secrets.
+        "EMULATOR_CLIENT_ID": "demo-client",
+        "EMULATOR_CLIENT_SECRET": secrets.token_urlsafe(24),
+        "EMULATOR_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+        "EMULATOR_EVENTS_SECRET": secrets.token_urlsafe(24),
     }
     changed = False
     for key, value in defaults.items():
@@ -88,6 +106,61 @@ user.is_staff = user.is_superuser = True
 user.set_password({password!r})
 user.save()
 """
+
+
+DEMO_TENANT_SNIPPET = """
+import os
+from tenants import services
+from tenants.models import Tenant
+tenant = Tenant.objects.filter(slug="demo").first()
+if tenant is None:
+    tenant = services.tenant_create(
+        slug="demo", name="Demo (emulated Genesys)", region="custom",
+        api_base_url=os.environ["EMULATOR_URL"], login_base_url=os.environ["EMULATOR_URL"],
+        client_id=os.environ["EMULATOR_CLIENT_ID"],
+        client_secret=os.environ["EMULATOR_CLIENT_SECRET"],
+    )
+services.integration_add(
+    tenant=tenant, integration_id=os.environ["DEMO_INTEGRATION_ID"],
+    secret=os.environ["EMULATOR_WEBHOOK_SECRET"], name="emulator",
+)
+services.integration_drop_previous_secret(integration=tenant.integrations.get())
+services.tenant_set_events_secret(tenant=tenant, secret=os.environ["EMULATOR_EVENTS_SECRET"])
+key = os.environ.get("DEMO_API_KEY", "")
+if services.api_key_authenticate(raw_key=key) is None:
+    _, key = services.api_key_create(tenant=tenant, name="make run")
+print(key)
+"""
+
+
+def ensure_demo_tenant(env: dict[str, str]) -> str:
+    """The demo tenant wired to the emulator; returns its API key (kept in run/local.env)."""
+    output = manage(
+        {**env, "DEMO_INTEGRATION_ID": DEMO_INTEGRATION_ID},
+        "shell",
+        "-c",
+        DEMO_TENANT_SNIPPET,
+        capture=True,
+    )
+    api_key = output.strip().splitlines()[-1]
+    if api_key != env.get("DEMO_API_KEY"):
+        save_setting("DEMO_API_KEY", api_key)
+    manage(env, "tenant", "verify", "demo")  # records the emulated organisation id
+    return api_key
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers: that is all we wait for
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"make run: {url} did not come up") from None
+            time.sleep(0.2)
 
 
 class Supervisor:
@@ -136,7 +209,12 @@ class Supervisor:
 
 def main() -> int:
     settings = local_settings()
-    env = {**os.environ, **settings, "DJANGO_SETTINGS_MODULE": "settings.base"}
+    env = {
+        **os.environ,
+        **settings,
+        "DJANGO_SETTINGS_MODULE": "settings.base",
+        "EMULATOR_URL": EMULATOR_URL,
+    }
     env["PYTHONUNBUFFERED"] = "1"
     # Two gunicorn workers: their metrics are merged through files in this directory.
     metrics_dir = RUN_DIR / "prometheus"
@@ -152,11 +230,29 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         supervisor.start(
+            "genesys",
+            [PYTHON, "-m", "emulator", "--port", str(EMULATOR_PORT), "--gateway-url", GATEWAY_URL],
+            env,
+        )
+        wait_for(f"{EMULATOR_URL}/emulator/config")
+        api_key = ensure_demo_tenant(env)
+        supervisor.start(
             "web",
             [str(Path(PYTHON).parent / "gunicorn"), "genesys_gateway.wsgi"],
             env,
         )
-        print(BANNER.format(url=GATEWAY_URL, password=settings["ADMIN_PASSWORD"]), flush=True)
+        supervisor.start("relay", [PYTHON, "manage.py", "relay"], env)
+        supervisor.start("events", [PYTHON, "manage.py", "events_tail"], env)
+        wait_for(f"{GATEWAY_URL}/healthz")
+        print(
+            BANNER.format(
+                url=GATEWAY_URL,
+                emulator=EMULATOR_URL,
+                password=settings["ADMIN_PASSWORD"],
+                api_key=api_key,
+            ),
+            flush=True,
+        )
         while (exited := supervisor.first_exited()) is None:
             time.sleep(0.5)
         print(f"make run: {exited} exited; stopping the rest", flush=True)
@@ -169,10 +265,17 @@ def main() -> int:
 
 
 BANNER = """
-Genesys Gateway is running.
-  gateway       {url}/            (admin: {url}/admin/  user admin / password {password})
-  API docs      {url}/api/v1/docs/
-  health        {url}/healthz  {url}/readyz  {url}/metrics
+Genesys Gateway is running, wired to an emulated Genesys Cloud.
+  gateway    {url}/   admin {url}/admin/ (user admin, password {password})
+  API docs   {url}/api/v1/docs/      health {url}/healthz {url}/readyz {url}/metrics
+  emulator   {emulator}/emulator/requests   (agent actions: python -m emulator agent --help)
+  tenant     demo, API key {api_key}
+Try it (README "Walk-through"):
+  export KEY={api_key}
+  curl -s -X POST {url}/api/v1/tenants/demo/messages -H "Authorization: Bearer $KEY" \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"message_id":"wamid.demo-1","from":{{"id":"+15550123456"}},"text":"Hi!"}}'
+  .venv/bin/python -m emulator agent reply latest "Hello Maria, how can I help?"
 Ctrl-C stops everything.
 """
 

@@ -181,6 +181,9 @@ OUTBOX_RELAY_POLL_S = env.float("OUTBOX_RELAY_POLL_S", default=1.0)
 OUTBOX_RELAY_PASS_MAX_S = env.float("OUTBOX_RELAY_PASS_MAX_S", default=60.0)
 # relay_wake (called on every outbox commit): connect timeout, and how long wake-ups are
 # skipped after one failed, so a broker outage never slows webhooks down.
+# Set false where no Celery worker runs (`manage.py relay` alone, e.g. make run): the
+# wake-ups would only pile up in the broker; the relay's polling finds the rows.
+OUTBOX_WAKE_CELERY = env.bool("OUTBOX_WAKE_CELERY", default=True)
 OUTBOX_WAKE_TIMEOUT_S = env.float("OUTBOX_WAKE_TIMEOUT_S", default=0.3)
 OUTBOX_WAKE_BREAKER_S = env.float("OUTBOX_WAKE_BREAKER_S", default=5.0)
 # The beat sweep publishes whatever wake-ups missed (a crash, a skipped wake, back-off).
@@ -195,6 +198,11 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-purge": {
         "task": "webhooks.outbox_purge",
         "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    "outbound-deliveries-purge": {
+        "task": "outbound.deliveries_purge",
+        "schedule": 86400.0,
         "options": {"expires": 3600.0},
     },
 }

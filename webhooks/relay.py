@@ -316,6 +316,8 @@ def relay_wake() -> WakeResult:
     """
     from webhooks.tasks import outbox_relay_task
 
+    if not settings.OUTBOX_WAKE_CELERY:
+        return "skipped"
     url = settings.CELERY_BROKER_URL
     if time.monotonic() < _wake_breaker.get(url, 0.0):
         return "skipped"

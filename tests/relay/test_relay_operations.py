@@ -76,6 +76,15 @@ def test_relay_wake_with_nobody_listening_fails_without_raising() -> None:
         assert relay_wake() == "skipped"
 
 
+def test_relay_wake_is_off_where_only_the_polling_relay_runs(
+    hang_up_broker: HangUpBroker,
+) -> None:
+    url = f"amqp://guest:guest@127.0.0.1:{hang_up_broker.port}//"
+    with override_settings(CELERY_BROKER_URL=url, OUTBOX_WAKE_CELERY=False):
+        assert relay_wake() == "skipped"
+    assert hang_up_broker.accepted == 0
+
+
 @pytest.mark.django_db
 def test_relay_wake_sends_a_task_when_the_broker_is_up() -> None:
     assert relay_wake() == "sent"
