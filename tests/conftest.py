@@ -1,11 +1,14 @@
 """Shared fixtures. The database is the PostgreSQL that scripts/services.sh started."""
 
+import io
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from rest_framework.test import APIClient
 
 from tenants import services
@@ -76,3 +79,19 @@ def authed_client(api_key: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     return client
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the root JSON log handler writes while the test runs, at INFO level."""
+    root = logging.getLogger()
+    handler = next(
+        h for h in root.handlers if isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
+    )
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous_stream, previous_level = handler.setStream(buffer), root.level
+    root.setLevel(logging.INFO)
+    yield buffer
+    handler.setStream(previous_stream)
+    root.setLevel(previous_level)

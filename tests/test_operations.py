@@ -1,7 +1,5 @@
 import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -43,22 +41,6 @@ def test_request_id_is_returned_and_kept_from_the_caller(client: Client) -> None
     assert client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
     # Something that could forge log lines is replaced.
     assert client.get("/healthz", HTTP_X_REQUEST_ID="a\nb")["X-Request-ID"] != "a\nb"
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """What the root JSON handler writes, at INFO level."""
-    root = logging.getLogger()
-    handler = next(
-        h for h in root.handlers if isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
-    )
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous_stream, previous_level = handler.setStream(buffer), root.level
-    root.setLevel(logging.INFO)
-    yield buffer
-    handler.setStream(previous_stream)
-    root.setLevel(previous_level)
 
 
 def test_log_lines_are_json_with_the_request_id(client: Client, log_output: io.StringIO) -> None:

@@ -2,7 +2,6 @@
 
 import io
 import json
-import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -10,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-import structlog
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection
 from django.test import Client, RequestFactory
@@ -178,22 +176,6 @@ def test_chunked_body_within_the_limit_is_read(integration: Integration) -> None
     )
     assert response.status_code == 200
     assert OutboxMessage.objects.count() == 1
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """What the root JSON handler writes while the test runs, at INFO level."""
-    root = logging.getLogger()
-    handler = next(
-        h for h in root.handlers if isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
-    )
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous_stream, previous_level = handler.setStream(buffer), root.level
-    root.setLevel(logging.INFO)
-    yield buffer
-    handler.setStream(previous_stream)
-    root.setLevel(previous_level)
 
 
 @pytest.mark.django_db
