@@ -10,7 +10,8 @@ store and the rate limiter are handed in (outbound/services/ keeps both in the d
   de-duplicates by `channel.messageId`). Capped exponential backoff with jitter, at most
   GENESYS_MAX_ATTEMPTS attempts, all inside a time budget (GENESYS_RETRY_BUDGET_S) so an
   API answer is bounded.
-- A 401 gets one fresh token and one more try.
+- A 401 or 403 gets one fresh token and one more try (CONTRACT section 2); a second
+  refusal is final.
 - HTTP outcomes become our own errors, split by whether a retry can help. Each is a
   ProblemError, so the API's one exception handler answers with the status CONTRACT
   section 2 asks for and Genesys' contextId; views never catch them.
@@ -255,8 +256,11 @@ class RateLimiter(Protocol):
 
 
 class TokenSource(Protocol):
-    def token(self, *, rejected: str | None = None) -> str:
-        """A valid access token; `rejected` is one Genesys just answered 401 to."""
+    def token(self, *, rejected: str | None = None) -> str | None:
+        """A valid access token; `rejected` is one Genesys just refused (401/403).
+
+        None when no other token can be had: the refusal is then final.
+        """
 
 
 @dataclass
@@ -404,15 +408,13 @@ def fetch_token(
 
 
 class StaticToken:
-    """A token obtained elsewhere (e.g. `tenant verify`'s fresh one); a 401 is final."""
+    """A token obtained elsewhere (e.g. `tenant verify`'s fresh one); a refusal is final."""
 
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def token(self, *, rejected: str | None = None) -> str:
-        if rejected is not None:
-            raise GenesysAuthError("Genesys rejected the access token", genesys_status=401)
-        return self._token
+    def token(self, *, rejected: str | None = None) -> str | None:
+        return None if rejected is not None else self._token
 
 
 # --- The client --------------------------------------------------------------------------
@@ -457,6 +459,8 @@ class GenesysClient:
         )
         deadline = self._clock.monotonic() + self._policy.budget_s
         token = self._token_source.token()
+        if token is None:
+            raise GenesysAuthError("no access token available")
         for attempt in (1, 2):
             response = _send(
                 method=method,
@@ -471,12 +475,16 @@ class GenesysClient:
                 json=json,
                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             )
-            if response.status_code == 401 and attempt == 1:
-                # Expired or revoked early: one fresh token, one more try (Genesys did
-                # not process a request it refused to authenticate, so this is safe).
+            if response.status_code in (401, 403) and attempt == 1:
+                # Expired or revoked early (401), or a token minted before a role change
+                # (403): one fresh token, one more try. Safe for any method: Genesys did
+                # not process a request it refused. A second refusal is final, so a
+                # misconfigured role costs one extra token request per call, no more.
                 logger.info("genesys_token_rejected", endpoint=endpoint)
-                token = self._token_source.token(rejected=token)
-                continue
+                fresh = self._token_source.token(rejected=token)
+                if fresh is not None:
+                    token = fresh
+                    continue
             break
         if not response.ok:
             error = _error_from_response(response)

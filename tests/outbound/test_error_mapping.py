@@ -72,13 +72,15 @@ def test_genesys_401_after_one_refresh_is_502_auth_failed(
     assert token_endpoint.call_count == 2
 
 
-def test_genesys_403_is_502_auth_failed(
+def test_genesys_403_after_one_refresh_is_502_auth_failed(
     authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
 ) -> None:
-    genesys.get(ORG_URL, status=403, json={"code": "missing.permissions"})
+    forbidden = genesys.get(ORG_URL, status=403, json={"code": "missing.permissions"})
     response = authed_client.get(URL)
     assert response.status_code == 502
     assert problem(response)["type"].endswith("/genesys-auth-failed")
+    assert forbidden.call_count == 2
+    assert token_endpoint.call_count == 2
 
 
 def test_a_rejected_client_secret_is_502_auth_failed(

@@ -167,14 +167,23 @@ def test_a_second_401_is_an_auth_failure(
     assert caught.value.status == 502 and caught.value.slug == "genesys-auth-failed"
 
 
-def test_a_403_is_final_without_a_refresh(
+def test_a_403_refreshes_the_token_once_then_is_final(
     tenant: Tenant, genesys: responses.RequestsMock, token_endpoint: object, clock: FakeClock
 ) -> None:
     forbidden = genesys.get(ORG_URL, status=403, json={"code": "missing.permissions"})
     with pytest.raises(GenesysAuthError):
         client_for(tenant, clock).get_organization()
-    assert forbidden.call_count == 1
-    assert token_endpoint.call_count == 1
+    assert forbidden.call_count == 2
+    assert token_endpoint.call_count == 2
+
+
+def test_a_403_cured_by_a_fresh_token_succeeds(
+    tenant: Tenant, genesys: responses.RequestsMock, token_endpoint: object, clock: FakeClock
+) -> None:
+    genesys.get(ORG_URL, status=403, json={"code": "missing.permissions"})
+    genesys.get(ORG_URL, json=ORG)
+    assert client_for(tenant, clock).get_organization() == ORG
+    assert token_endpoint.call_count == 2
 
 
 def test_calls_are_counted_by_templated_endpoint_and_status(
