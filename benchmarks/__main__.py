@@ -31,19 +31,21 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     names = args.names or list(BENCHMARKS)
-    summary: list[tuple[str, str, float, float]] = []
+    summary: list[tuple[str, str, float]] = []
+    took: dict[str, float] = {}
     for name in names:
         print(f"\n== {name} ==", flush=True)
         started = time.monotonic()
         figures = BENCHMARKS[name]([])
-        elapsed = time.monotonic() - started
-        summary.extend((name, figure, value, elapsed) for figure, value in figures.items())
+        took[name] = time.monotonic() - started
+        summary.extend((name, figure, value) for figure, value in figures.items())
         sys.stdout.flush()
     print("\n== summary (ratios to same-run baselines; see docs/benchmarks.md) ==")
-    for name, figure, value, _ in summary:
+    for name, figure, value in summary:
         unit = " ms" if figure.endswith("(ms)") else "x"
         label = figure.removesuffix(" (ms)")
         print(f"  {name:<10}{label:<44}{value:8.2f}{unit}")
+    print("  took " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in took.items()))
     return 0
 
 

@@ -19,7 +19,7 @@ would cap the gateway at about 4 requests/s and measure nothing but the limiter,
 set out of reach here (GENESYS_RATE_LIMIT_PER_MINUTE=100000000, burst 100000); the bucket's
 row lock and UPDATE are still paid on every call and are part of the figure.
 
-    python -m benchmarks.outbound [--seconds 6] [--rounds 3] [--processes 2] [--threads 4]
+    python -m benchmarks.outbound [--seconds 5] [--rounds 3] [--processes 2] [--threads 4]
 """
 
 from __future__ import annotations
@@ -320,7 +320,7 @@ def _report(
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="per loaded phase and round")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per loaded phase and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=4, help="client threads per process")

@@ -15,7 +15,7 @@ rounds so drift on the machine hits all alike:
 The relay does not run, so the outbox only grows during the run (as during a broker
 outage). Afterwards the outbox row count is checked against the accepted answers.
 
-    python -m benchmarks.webhooks [--seconds 5] [--rounds 3] [--processes 2] [--threads 4]
+    python -m benchmarks.webhooks [--seconds 4] [--rounds 3] [--processes 2] [--threads 4]
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ def _report(
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per phase and round")
+    parser.add_argument("--seconds", type=float, default=4.0, help="per phase and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=4, help="client threads per process")
