@@ -9,6 +9,8 @@ alternate between the modes so drift (disk, CPU) hits both alike; the median cou
     python -m benchmarks.relay [--messages 4000] [--batch 100] [--rounds 3]
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import statistics
@@ -91,25 +93,27 @@ def run(*, url: str, messages: int, batch: int, rounds: int, queue_type: str) ->
     return ratio
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Both queue types; the ratios by name, for the summary of `python -m benchmarks`."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     url = os.environ.get("EVENTS_BROKER_URL") or os.environ.get(
         "CELERY_BROKER_URL", "amqp://guest:guest@localhost:5672//"
     )
+    figures: dict[str, float] = {}
     for queue_type in ("classic", "quorum"):
-        run(
+        figures[f"batched / per-message confirms, {queue_type}"] = run(
             url=url,
             messages=args.messages,
             batch=args.batch,
             rounds=args.rounds,
             queue_type=queue_type,
         )
-    return 0
+    return figures
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()
