@@ -133,23 +133,10 @@ def _token(emulator_url: str) -> str:
     return str(response.json()["access_token"])
 
 
-# The emulator's handler sends headers and body in two writes with Nagle's algorithm on,
-# so on a keep-alive connection the body waits for the client's delayed ACK: about 40 ms
-# per request whatever the work (measured: GET /emulator/health 44 ms, 1.8 ms without).
-# Genesys does not do that, and it would hide the gateway's own cost in both phases, so
-# the emulator runs with TCP_NODELAY (socketserver's switch) unless --emulator-nagle.
-_EMULATOR_NODELAY = [
-    harness.PYTHON,
-    "-c",
-    "import socketserver, sys; socketserver.StreamRequestHandler.disable_nagle_algorithm = True; "
-    "from emulator.__main__ import main; sys.exit(main())",
-]
-_EMULATOR_AS_IS = [harness.PYTHON, "-m", "emulator"]
+EMULATOR_COMMAND = [harness.PYTHON, "-m", "emulator"]
 
 
-def run(
-    *, seconds: float, rounds: int, processes: int, threads: int, emulator_nagle: bool = False
-) -> dict[str, float]:
+def run(*, seconds: float, rounds: int, processes: int, threads: int) -> dict[str, float]:
     run_id = uuid.uuid4().hex[:8]
     slug = f"bench-{run_id}"
     # Integration ids are unique across tenants, and the database outlives one run.
@@ -162,7 +149,7 @@ def run(
             GENESYS_RATE_LIMIT_BURST="100000",
         )
         emulator_command = [
-            *(_EMULATOR_AS_IS if emulator_nagle else _EMULATOR_NODELAY),
+            *EMULATOR_COMMAND,
             "--port",
             str(harness.EMULATOR_PORT),
             "--gateway-url",
@@ -201,8 +188,6 @@ def run(
                     threads=threads,
                 )
             _check_emulator(emulator_url)
-    if emulator_nagle:
-        print("(emulator run as is: Nagle on, ~40 ms of delayed ACK in every call)")
     return _report(series, rounds=rounds, seconds=seconds, concurrency=processes * threads)
 
 
@@ -324,18 +309,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=4, help="client threads per process")
-    parser.add_argument(
-        "--emulator-nagle",
-        action="store_true",
-        help="run the emulator as is (Nagle on: ~40 ms per keep-alive request)",
-    )
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     return run(
         seconds=args.seconds,
         rounds=args.rounds,
         processes=args.processes,
         threads=args.threads,
-        emulator_nagle=args.emulator_nagle,
     )
 
 

@@ -150,6 +150,9 @@ def _redacted(headers: dict[str, str]) -> dict[str, str]:
 def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, a keep-alive client's
+        # delayed ACK held the body back ~40 ms on every request (44 ms vs 1.8 ms measured).
+        disable_nagle_algorithm = True
         server_version = "GenesysEmulator/1.0"
 
         def log_message(self, format: str, *args: Any) -> None:
