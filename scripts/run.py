@@ -231,7 +231,18 @@ def main() -> int:
     try:
         supervisor.start(
             "genesys",
-            [PYTHON, "-m", "emulator", "--port", str(EMULATOR_PORT), "--gateway-url", GATEWAY_URL],
+            [
+                PYTHON,
+                "-m",
+                "emulator",
+                "--port",
+                str(EMULATOR_PORT),
+                "--gateway-url",
+                GATEWAY_URL,
+                # Genesys keeps its conversations; so does the emulator, across runs.
+                "--state-file",
+                str(RUN_DIR / "emulator-state.json"),
+            ],
             env,
         )
         wait_for(f"{EMULATOR_URL}/emulator/config")
