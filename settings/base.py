@@ -83,9 +83,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "DB_CONNECT_TIMEOUT_S", default=3
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL and a busy timeout let the web process, relay and emulator share the file.
+    # WAL and a busy timeout let gunicorn's workers and the relay share the file. IMMEDIATE
+    # transactions take the write lock up front: a deferred one that reads, then writes,
+    # fails at once with "database is locked" (no busy wait) when another process wrote
+    # in between, which made the relay publish an event twice.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
