@@ -6,8 +6,6 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from kombu import Connection
 
-from settings.brokers import broker_transport_options
-
 logger = structlog.get_logger(__name__)
 
 
@@ -25,14 +23,12 @@ def database_reachable() -> bool:
         return False
 
 
-def broker_reachable(url: str) -> bool:
+def broker_reachable(url: str, *, transport_options: dict[str, str]) -> bool:
     try:
         with Connection(
             url,
             connect_timeout=settings.BROKER_CHECK_TIMEOUT_S,
-            transport_options=broker_transport_options(
-                url, filesystem_dir=settings.BROKER_FILESYSTEM_DIR
-            ),
+            transport_options=transport_options,
         ) as conn:
             conn.ensure_connection(max_retries=1, timeout=settings.BROKER_CHECK_TIMEOUT_S)
         return True
@@ -42,10 +38,15 @@ def broker_reachable(url: str) -> bool:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    brokers = dict.fromkeys([settings.CELERY_BROKER_URL, settings.EVENTS_BROKER_URL])
+    brokers = {
+        settings.CELERY_BROKER_URL: settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        settings.EVENTS_BROKER_URL: settings.EVENTS_BROKER_TRANSPORT_OPTIONS,
+    }
     checks = {
         "database": database_reachable(),
-        "broker": all(broker_reachable(url) for url in brokers),
+        "broker": all(
+            broker_reachable(url, transport_options=options) for url, options in brokers.items()
+        ),
     }
     ready = all(checks.values())
     return JsonResponse(

@@ -2,21 +2,10 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest
 
 from outbound.models import GenesysRateLimit, GenesysToken, InboundMessage, InboundReceipt
 from outbound.services.access import rate_limit_level, rate_limit_rate_per_s
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from tenants.admin import ReadOnlyAdmin
 
 
 @admin.register(GenesysRateLimit)
@@ -30,15 +19,7 @@ class GenesysRateLimitAdmin(ReadOnlyAdmin):
         "delayed_count",
         "rejected_count",
     )
-    readonly_fields = (
-        "tenant",
-        "level_now",
-        "capacity",
-        "per_minute",
-        "updated_at",
-        "delayed_count",
-        "rejected_count",
-    )
+    readonly_fields = list_display
 
     @admin.display(description="tokens now (negative: calls waiting)")
     def level_now(self, obj: GenesysRateLimit) -> str:
@@ -58,8 +39,7 @@ class GenesysTokenAdmin(ReadOnlyAdmin):
     """Expiry and fetch counts only; the token itself is never shown."""
 
     list_display = ("tenant", "expires_at", "fetched_at", "fetch_count")
-    fields = ("tenant", "expires_at", "fetched_at", "fetch_count")
-    readonly_fields = ("tenant", "expires_at", "fetched_at", "fetch_count")
+    fields = readonly_fields = list_display
 
 
 @admin.register(InboundMessage)

@@ -192,9 +192,22 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} keys.", messages.SUCCESS)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For rows written by traffic, not by people: viewable, never added, changed or deleted."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
-    """Read-only: the routing map is written by traffic, not by people."""
+class ConversationAdmin(ReadOnlyAdmin):
+    """The routing map and per-conversation state."""
 
     list_display = [
         "conversation_id",
@@ -207,12 +220,3 @@ class ConversationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["state", "tenant"]
     search_fields = ["conversation_id", "customer_id"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

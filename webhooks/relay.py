@@ -97,7 +97,7 @@ def outbox_publisher_create() -> Publisher:
         url=settings.EVENTS_BROKER_URL,
         exchange=settings.EVENTS_EXCHANGE,
         # Set by the settings for kombu's filesystem transport (`make run`); absent otherwise.
-        transport_options=getattr(settings, "EVENTS_BROKER_TRANSPORT_OPTIONS", None),
+        transport_options=settings.EVENTS_BROKER_TRANSPORT_OPTIONS,
         connect_timeout=settings.OUTBOX_RELAY_CONNECT_TIMEOUT_S,
         confirm_timeout=settings.OUTBOX_RELAY_CONFIRM_TIMEOUT_S,
         heartbeat=settings.OUTBOX_RELAY_HEARTBEAT_S,

@@ -12,8 +12,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from kombu import Connection, Exchange, Message, Queue
 
-from settings.brokers import broker_transport_options
-
 
 class Command(BaseCommand):
     help = "Print every CloudEvent published to EVENTS_EXCHANGE (Ctrl-C stops)."
@@ -56,10 +54,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(event, indent=indent, ensure_ascii=False))
             message.ack()
 
-        transport_options = broker_transport_options(
-            url, filesystem_dir=settings.BROKER_FILESYSTEM_DIR
-        )
-        with Connection(url, transport_options=transport_options) as connection:
+        with Connection(
+            url, transport_options=settings.EVENTS_BROKER_TRANSPORT_OPTIONS
+        ) as connection:
             exchange(connection.default_channel).declare()
             with connection.Consumer(
                 queue, callbacks=[show], accept=["application/cloudevents+json", "json"]
