@@ -30,8 +30,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_prometheus",
-    "tenants",
+    # outbound before tenants on purpose: Django runs a management command from the first
+    # app listed that has it, and outbound's `tenant` command extends tenants' with `verify`.
     "outbound",
+    "tenants",
     "webhooks",
 ]
 

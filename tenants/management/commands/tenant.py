@@ -1,6 +1,10 @@
-"""`manage.py tenant ...`: non-interactive tenant management for scripts and tests."""
+"""`manage.py tenant ...`: non-interactive tenant management for scripts and tests.
 
-from argparse import ArgumentParser
+`tenant verify` needs Genesys, so outbound/ extends this command with it
+(outbound/management/commands/tenant.py); settings list outbound first so Django runs that one.
+"""
+
+from argparse import ArgumentParser, _SubParsersAction
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -20,7 +24,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        self.add_actions(commands)
 
+    def add_actions(self, commands: "_SubParsersAction[ArgumentParser]") -> None:
+        """One sub-parser per action; `handle` runs the method `_<action>`."""
         create = commands.add_parser("create", help="create a tenant")
         create.add_argument("slug")
         create.add_argument("--name", required=True)
@@ -69,11 +76,6 @@ class Command(BaseCommand):
         revoke_key = commands.add_parser("revoke-key", help="revoke an API key by its prefix")
         revoke_key.add_argument("slug")
         revoke_key.add_argument("prefix")
-
-        verify = commands.add_parser(
-            "verify", help="check the Genesys credentials and record the organisation id"
-        )
-        verify.add_argument("slug")
 
         commands.add_parser("list", help="list tenants")
 
@@ -154,21 +156,6 @@ class Command(BaseCommand):
             )
         services.api_key_revoke(api_key=keys[0])
         self.stdout.write(f"revoked key {keys[0].prefix}")
-
-    def _verify(self, options: dict[str, Any]) -> None:
-        # Deliberate edge dependency: verification is the one tenant operation that needs
-        # Genesys, and outbound/ owns every Genesys call.
-        from outbound.services import TenantVerificationFailed, tenant_verify
-
-        tenant = self._tenant(options["slug"])
-        try:
-            organization = tenant_verify(tenant=tenant)
-        except TenantVerificationFailed as exc:
-            raise CommandError(f"verify {tenant.slug}: {exc}") from None
-        self.stdout.write(
-            f"verified {tenant.slug}: organization {organization.get('name', '?')} "
-            f"({tenant.organization_id})"
-        )
 
     def _list(self, options: dict[str, Any]) -> None:
         for tenant in Tenant.objects.all():
