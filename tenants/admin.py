@@ -202,9 +202,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "api_key": obj,
             "raw_key": raw_key,
         }
-        response = TemplateResponse(request, "admin/tenants/apikey/created.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return TemplateResponse(request, "admin/tenants/apikey/created.html", context)
 
     @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

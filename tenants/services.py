@@ -5,6 +5,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
@@ -13,12 +14,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tenants import crypto
+from tenants.metrics import conversation_claim_conflict_count
 from tenants.models import ApiKey, Conversation, Integration, Tenant
 from tenants.regions import CUSTOM, REGIONS
 
 # Genesys requires an Open Messaging webhook secret longer than 15 characters.
 MIN_WEBHOOK_SECRET_LENGTH = 16
 API_KEY_PREFIX = "gwk_"
+
+logger = structlog.get_logger(__name__)
 
 _url_validator = URLValidator(schemes=["http", "https"])
 
@@ -269,30 +273,15 @@ def conversation_record(
     integration: Integration | None = None,
     customer_id: str = "",
 ) -> Conversation:
-    """Remember which tenant (and integration, customer) a conversation belongs to."""
-    defaults: dict[str, object] = {"tenant": tenant}
-    if integration is not None:
-        defaults["integration"] = integration
-    if customer_id:
-        defaults["customer_id"] = customer_id
-    conversation, _ = Conversation.objects.update_or_create(
-        conversation_id=conversation_id, defaults=defaults
-    )
-    return conversation
+    """Remember which tenant (and integration, customer) a conversation belongs to.
 
+    The one rule for the routing map, whichever side saw the conversation: the first tenant
+    to name it owns it for good. A later claim by another tenant changes nothing and is
+    logged and counted, since it means two tenants share a Genesys org or integration.
+    A claim by the owner only fills in a missing integration or customer.
 
-def conversation_learn(
-    *,
-    tenant: Tenant,
-    conversation_id: str,
-    integration: Integration | None = None,
-    customer_id: str = "",
-) -> Conversation:
-    """Record a conversation seen in traffic, unless it is known already; race-free.
-
-    INSERT ... ON CONFLICT DO NOTHING: several webhooks about one new conversation may
-    arrive at once, and none of them may fail on the unique conversation id. A known
-    conversation keeps its tenant; only its missing integration/customer are filled in.
+    INSERT ... ON CONFLICT DO NOTHING: several requests about one new conversation may
+    arrive at once, and none of them may fail on the unique conversation id.
     """
     Conversation.objects.bulk_create(
         [
@@ -308,16 +297,24 @@ def conversation_learn(
     conversation = Conversation.objects.select_related("tenant", "integration").get(
         conversation_id=conversation_id
     )
-    if conversation.tenant_id == tenant.pk:
-        changed = []
-        if integration is not None and conversation.integration_id is None:
-            conversation.integration = integration
-            changed.append("integration")
-        if customer_id and not conversation.customer_id:
-            conversation.customer_id = customer_id
-            changed.append("customer_id")
-        if changed:
-            conversation.save(update_fields=[*changed, "updated_at"])
+    if conversation.tenant_id != tenant.pk:
+        logger.warning(
+            "conversation.claim_conflict",
+            conversation_id=conversation_id,
+            owner=conversation.tenant.slug,
+            claimant=tenant.slug,
+        )
+        conversation_claim_conflict_count()
+        return conversation
+    changed = []
+    if integration is not None and conversation.integration_id is None:
+        conversation.integration = integration
+        changed.append("integration")
+    if customer_id and not conversation.customer_id:
+        conversation.customer_id = customer_id
+        changed.append("customer_id")
+    if changed:
+        conversation.save(update_fields=[*changed, "updated_at"])
     return conversation
 
 
