@@ -97,6 +97,8 @@ class IntegrationForm(forms.ModelForm):
         integration: Integration = super().save(commit=False)
         secret = self.cleaned_data.get("new_secret", "")
         if not commit:
+            if secret:  # the service stores a secret; it cannot be held back unsaved
+                raise ValueError("an integration with a new secret is saved at once")
             return integration
         if integration.pk is not None:
             integration.save()  # a renamed integration keeps its row

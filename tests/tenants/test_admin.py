@@ -152,3 +152,33 @@ def test_changing_a_tenant_to_an_ftp_url_is_refused(admin_client: Client, tenant
     with pytest.raises(ValidationError, match="not an http"):
         tenant.api_base_url = "ftp://files.example.test"
         services.tenant_save(tenant=tenant)
+
+
+def test_admin_rotates_an_integration_secret_keeping_the_previous_one(
+    admin_client: Client, tenant: Tenant, integration: Integration
+) -> None:
+    response = admin_client.post(
+        f"/admin/tenants/tenant/{tenant.pk}/change/",
+        {
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "region": tenant.region,
+            "api_base_url": tenant.api_base_url,
+            "login_base_url": tenant.login_base_url,
+            "client_id": tenant.client_id,
+            "is_active": "on",
+            "integrations-TOTAL_FORMS": "1",
+            "integrations-INITIAL_FORMS": "1",
+            "integrations-0-id": integration.pk,
+            "integrations-0-tenant": tenant.pk,
+            "integrations-0-integration_id": integration.integration_id,
+            "integrations-0-name": "renamed",
+            "integrations-0-new_secret": "rotated-secret-0123456789",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    integration.refresh_from_db()
+    assert integration.name == "renamed"
+    assert integration.webhook_secrets() == ["rotated-secret-0123456789", WEBHOOK_SECRET]
+    tenant.refresh_from_db()
+    assert tenant.genesys_credentials().client_secret == DEFAULT_SECRET  # empty: kept
