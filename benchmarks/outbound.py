@@ -96,7 +96,6 @@ class GatewayRequests:
 def _setup(env: dict[str, str], *, slug: str, integration_id: str, emulator_url: str) -> str:
     """Migrate, create the tenant wired to the emulator, verify it; return an API key."""
     harness.manage(env, "migrate", "--no-input", "-v", "0")
-    harness.manage(env, "createcachetable")
     harness.manage(
         env,
         "tenant",

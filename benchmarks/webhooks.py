@@ -95,7 +95,6 @@ class WebhookRequests:
 
 def _setup(env: dict[str, str], *, slug: str, integration_id: str, secret: str) -> None:
     harness.manage(env, "migrate", "--no-input", "-v", "0")
-    harness.manage(env, "createcachetable")
     harness.manage(
         env,
         "tenant",

@@ -3,6 +3,7 @@
 import logging
 import logging.config
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -12,12 +13,36 @@ from structlog.typing import EventDict, WrappedLogger
 _SECRET_KEY = re.compile(r"secret|password|token|authorization|api_key|signature", re.I)
 
 
+_REDACTED = "[redacted]"
+# Deeper than any payload we log; past it a value is dropped rather than walked forever.
+_MAX_DEPTH = 12
+
+
+def _redacted(value: Any, depth: int) -> Any:
+    """A copy of value with every secret-looking key's value replaced, at any depth.
+
+    A copy, so a dict that the caller logs and then keeps using is not changed under it.
+    """
+    if depth > _MAX_DEPTH:
+        return _REDACTED
+    if isinstance(value, Mapping):
+        return {
+            key: _REDACTED
+            if isinstance(key, str) and _SECRET_KEY.search(key) and item is not None
+            else _redacted(item, depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redacted(item, depth + 1) for item in value]
+    if isinstance(value, tuple):  # exc_info is a tuple and must stay one
+        return tuple(_redacted(item, depth + 1) for item in value)
+    return value
+
+
 def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Replace the value of any secret-looking key with a marker."""
-    for key in event_dict:
-        if _SECRET_KEY.search(key) and event_dict[key] is not None:
-            event_dict[key] = "[redacted]"
-    return event_dict
+    """Replace the value of any secret-looking key with a marker, in nested values too."""
+    redacted: EventDict = _redacted(event_dict, 0)
+    return redacted
 
 
 SHARED_PROCESSORS: list[Any] = [

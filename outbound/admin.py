@@ -1,11 +1,42 @@
-"""Read-only views of the Genesys client's shared state. Traffic writes it, not people."""
+"""Admin for the Genesys side: read-only client state, and the tenant "verify" action.
+
+Verification calls Genesys, which only outbound/ does, so the action is added here to the
+tenant admin that tenants/ defines: tenants/ stays free of any traffic code.
+"""
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from outbound.models import GenesysRateLimit, GenesysToken, InboundMessage, InboundReceipt
 from outbound.services.access import rate_limit_level, rate_limit_rate_per_s
+from outbound.services.verification import TenantVerificationFailed, tenant_verify
+from tenants import admin as tenants_admin
 from tenants.admin import ReadOnlyAdmin
+from tenants.models import Tenant
+
+# Importing tenants.admin above registered its TenantAdmin; replace it with one that can verify.
+admin.site.unregister(Tenant)
+
+
+@admin.register(Tenant)
+class TenantAdmin(tenants_admin.TenantAdmin):
+    actions = ["verify_credentials"]  # the base admin has none of its own
+
+    @admin.action(description="Verify credentials with Genesys", permissions=["change"])
+    def verify_credentials(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            try:
+                tenant_verify(tenant=tenant)
+            except TenantVerificationFailed as exc:
+                self.message_user(request, f"{tenant.slug}: {exc}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{tenant.slug}: verified, organization {tenant.organization_id}",
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(GenesysRateLimit)

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework import serializers
 
@@ -29,6 +29,19 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class JsonNamedSerializer(serializers.Serializer):
+    """For fields whose JSON name cannot be a class attribute (`from` is a Python keyword,
+    `errors` a Serializer attribute): declare them under another name and map it here."""
+
+    json_names: ClassVar[dict[str, str]] = {}
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for declared, json_name in self.json_names.items():
+            fields[json_name] = fields.pop(declared)
+        return fields
 
 
 class CaseInsensitiveChoiceField(serializers.ChoiceField):
@@ -95,7 +108,7 @@ class AttachmentSerializer(StrictSerializer):
         return attrs
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(JsonNamedSerializer):
     """RFC 9457 problem details, as every error is answered."""
 
     type = serializers.URLField()
@@ -109,11 +122,7 @@ class ProblemSerializer(serializers.Serializer):
         required=False, help_text="Genesys' correlation id, for their support."
     )
 
+    json_names = {"field_errors": "errors"}
+
     class Meta:
         ref_name = "Problem"
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # `errors` is a Serializer attribute, so the field is declared under another name.
-        fields = super().get_fields()
-        fields["errors"] = fields.pop("field_errors")
-        return fields

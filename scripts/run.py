@@ -94,7 +94,6 @@ def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
 
 def prepare(env: dict[str, str], admin_password: str) -> None:
     manage(env, "migrate", "--no-input", "-v", "0")
-    manage(env, "createcachetable")
     manage(env, "collectstatic", "--no-input", "-v", "0")
     manage(env, "shell", "-c", ADMIN_SNIPPET.format(password=admin_password))
 

@@ -6,22 +6,33 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from tenants import services
 from tenants.models import ApiKey, Conversation, Integration, Tenant
 
+_RAW_KEY_ATTRIBUTE = "_gateway_new_api_key"
 SECRET_WIDGET = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
 
 
+# The services name secrets plainly; the admin form says "new_" because stored ones never show.
+_FORM_FIELD_OF = {"client_secret": "new_client_secret", "events_secret": "new_events_secret"}
+
+
+def _add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's field-keyed ValidationError next to the form's own fields."""
+    for field, field_errors in error.message_dict.items():
+        field = _FORM_FIELD_OF.get(field, field)
+        if field in form.errors:
+            continue  # the field's own check already said what is wrong
+        form.add_error(field if field in form.fields else None, field_errors)
+
+
 class TenantForm(forms.ModelForm):
-    api_base_url = forms.URLField(
-        required=False, assume_scheme="https", help_text="Only for region 'custom'."
-    )
-    login_base_url = forms.URLField(
-        required=False, assume_scheme="https", help_text="Only for region 'custom'."
-    )
+    # Plain text: the tenants service decides what a valid base URL is.
+    api_base_url = forms.CharField(required=False, help_text="Only for region 'custom'.")
+    login_base_url = forms.CharField(required=False, help_text="Only for region 'custom'.")
     new_client_secret = forms.CharField(
         required=False,
         widget=SECRET_WIDGET,
@@ -47,19 +58,20 @@ class TenantForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not self.instance.pk and not data.get("new_client_secret"):
-            self.add_error("new_client_secret", "A new tenant needs its client secret.")
-        events_secret = data.get("new_events_secret")
-        if events_secret and len(events_secret) < services.MIN_WEBHOOK_SECRET_LENGTH:
-            self.add_error(
-                "new_events_secret",
-                f"At least {services.MIN_WEBHOOK_SECRET_LENGTH} characters.",
+        try:
+            services.tenant_validate(
+                is_new=self.instance.pk is None,
+                slug=data.get("slug", ""),
+                name=data.get("name", ""),
+                region=data.get("region", ""),
+                client_id=data.get("client_id", ""),
+                api_base_url=data.get("api_base_url", ""),
+                login_base_url=data.get("login_base_url", ""),
+                client_secret=data.get("new_client_secret", ""),
+                events_secret=data.get("new_events_secret", ""),
             )
-        region = data.get("region")
-        if region == "custom":
-            for field in ("api_base_url", "login_base_url"):
-                if not data.get(field):
-                    self.add_error(field, "Required for region 'custom'.")
+        except ValidationError as exc:
+            _add_service_errors(self, exc)
         return data
 
 
@@ -77,20 +89,28 @@ class IntegrationForm(forms.ModelForm):
 
     def clean_new_secret(self) -> str:
         secret: str = self.cleaned_data.get("new_secret", "")
-        if not self.instance.pk and not secret:
-            raise ValidationError("A new integration needs its secret.")
-        if secret and len(secret) < services.MIN_WEBHOOK_SECRET_LENGTH:
-            raise ValidationError(f"At least {services.MIN_WEBHOOK_SECRET_LENGTH} characters.")
+        if self.instance.pk is None or secret:
+            services.webhook_secret_validate(secret=secret)
         return secret
 
     def save(self, commit: bool = True) -> Integration:
         integration: Integration = super().save(commit=False)
-        secret = self.cleaned_data.get("new_secret")
-        if secret:
-            integration.set_secret(secret, keep_previous=bool(integration.pk))
-        if commit:
-            integration.save()
-        return integration
+        secret = self.cleaned_data.get("new_secret", "")
+        if not commit:
+            if secret:  # the service stores a secret; it cannot be held back unsaved
+                raise ValueError("an integration with a new secret is saved at once")
+            return integration
+        if integration.pk is not None:
+            integration.save()  # a renamed integration keeps its row
+            if not secret:
+                return integration
+        # Registering and rotating are the service's; the inline only collects the input.
+        return services.integration_add(
+            tenant=integration.tenant,
+            integration_id=integration.integration_id,
+            secret=secret,
+            name=integration.name,
+        )
 
 
 class IntegrationInline(admin.TabularInline):
@@ -113,35 +133,17 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "region"]
     search_fields = ["slug", "name", "organization_id", "client_id"]
     readonly_fields = ["organization_id", "verified_at", "has_events_secret", "created_at"]
-    actions = ["verify_credentials"]
 
     @admin.display(boolean=True, description="events secret set")
     def has_events_secret(self, obj: Tenant) -> bool:
         return bool(obj.events_secret_encrypted)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: forms.Form, change: bool) -> None:
-        if form.cleaned_data.get("new_client_secret"):
-            obj.set_client_secret(form.cleaned_data["new_client_secret"])
-        if form.cleaned_data.get("new_events_secret"):
-            obj.set_events_secret(form.cleaned_data["new_events_secret"])
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="Verify credentials with Genesys")
-    def verify_credentials(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        # outbound/ owns every Genesys call; verification is its one use from here.
-        from outbound.services import TenantVerificationFailed, tenant_verify
-
-        for tenant in queryset:
-            try:
-                tenant_verify(tenant=tenant)
-            except TenantVerificationFailed as exc:
-                self.message_user(request, f"{tenant.slug}: {exc}", messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"{tenant.slug}: verified, organization {tenant.organization_id}",
-                    messages.SUCCESS,
-                )
+        services.tenant_save(
+            tenant=obj,
+            client_secret=form.cleaned_data.get("new_client_secret", ""),
+            events_secret=form.cleaned_data.get("new_events_secret", ""),
+        )
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -180,15 +182,36 @@ class ApiKeyAdmin(admin.ModelAdmin):
             api_key.key_hash,
             api_key.created_at,
         )
-        self.message_user(
-            request,
-            f"New API key for {obj.tenant.slug}, shown only now: {raw_key}",
-            messages.WARNING,
-        )
+        # Kept on this request only: response_add renders it and nothing stores it.
+        setattr(request, _RAW_KEY_ATTRIBUTE, raw_key)
 
-    @admin.action(description="Revoke selected keys")
+    def response_add(
+        self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """Show the new key in this response itself, not in a message.
+
+        Django's messages travel in a cookie or the session until the next page, which would
+        keep the raw key stored outside the database; rendering it here keeps it in one
+        response only.
+        """
+        raw_key = getattr(request, _RAW_KEY_ATTRIBUTE, "")
+        if not raw_key:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"New API key for {obj.tenant.slug}",
+            "opts": self.opts,
+            "api_key": obj,
+            "raw_key": raw_key,
+        }
+        return TemplateResponse(request, "admin/tenants/apikey/created.html", context)
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = 0
+        for api_key in queryset.filter(revoked_at__isnull=True):
+            services.api_key_revoke(api_key=api_key)
+            count += 1
         self.message_user(request, f"Revoked {count} keys.", messages.SUCCESS)
 
 

@@ -3,20 +3,8 @@
 from tenants.models import Conversation, Integration, Tenant
 
 
-def tenant_get(*, slug: str) -> Tenant | None:
-    return Tenant.objects.filter(slug=slug).first()
-
-
 def tenant_get_by_organization(*, organization_id: str) -> Tenant | None:
     return Tenant.objects.filter(organization_id=organization_id, is_active=True).first()
-
-
-def integration_get(*, integration_id: str) -> Integration | None:
-    return (
-        Integration.objects.select_related("tenant")
-        .filter(integration_id=integration_id, tenant__is_active=True)
-        .first()
-    )
 
 
 def conversation_get(*, conversation_id: str) -> Conversation | None:

@@ -5,6 +5,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
@@ -13,12 +14,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tenants import crypto
+from tenants.metrics import conversation_claim_conflict_count
 from tenants.models import ApiKey, Conversation, Integration, Tenant
 from tenants.regions import CUSTOM, REGIONS
 
 # Genesys requires an Open Messaging webhook secret longer than 15 characters.
 MIN_WEBHOOK_SECRET_LENGTH = 16
 API_KEY_PREFIX = "gwk_"
+
+logger = structlog.get_logger(__name__)
 
 _url_validator = URLValidator(schemes=["http", "https"])
 
@@ -30,7 +34,8 @@ def _require(value: str, field: str) -> str:
     return value
 
 
-def _validate_webhook_secret(secret: str) -> str:
+def webhook_secret_validate(*, secret: str) -> str:
+    """The secret, stripped, if Genesys would accept it for signing webhooks."""
     secret = _require(secret, "secret")
     if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
         raise ValidationError(
@@ -39,19 +44,96 @@ def _validate_webhook_secret(secret: str) -> str:
     return secret
 
 
-def _validate_region(region: str, *, api_base_url: str, login_base_url: str) -> None:
-    if region == CUSTOM:
-        for field, url in (("api_base_url", api_base_url), ("login_base_url", login_base_url)):
-            if not url:
-                raise ValidationError(f"region 'custom' needs --{field.replace('_', '-')}")
-            try:
-                _url_validator(url)
-            except ValidationError:
-                raise ValidationError(f"{field} {url!r} is not an http(s) URL") from None
-    elif region not in REGIONS:
+def _region_errors(region: str, *, api_base_url: str, login_base_url: str) -> dict[str, str]:
+    if region != CUSTOM:
+        if region in REGIONS:
+            return {}
+        return {"region": f"unknown region {region!r}; use one of {', '.join(REGIONS)} or 'custom'"}
+    errors = {}
+    for field, url in (("api_base_url", api_base_url), ("login_base_url", login_base_url)):
+        if not url:
+            errors[field] = f"region 'custom' needs --{field.replace('_', '-')}"
+            continue
+        try:
+            _url_validator(url)
+        except ValidationError:
+            errors[field] = f"{field} {url!r} is not an http(s) URL"
+    return errors
+
+
+def tenant_validate(
+    *,
+    is_new: bool,
+    slug: str,
+    name: str,
+    region: str,
+    client_id: str,
+    api_base_url: str = "",
+    login_base_url: str = "",
+    client_secret: str = "",
+    events_secret: str = "",
+) -> None:
+    """Every rule a tenant must meet, for the command and the admin alike.
+
+    Raises one ValidationError keyed by field, so a form can show each message next to
+    its field. Empty secrets mean "keep the stored one", which only an existing tenant has.
+    """
+    errors: dict[str, str] = {}
+    slug = (slug or "").strip()
+    if not slug:
+        errors["slug"] = "slug is required"
+    else:
+        try:
+            validate_slug(slug)
+        except ValidationError:
+            errors["slug"] = f"slug {slug!r} may hold only letters, digits, - and _"
+    for field, value in (("name", name), ("client_id", client_id)):
+        if not (value or "").strip():
+            errors[field] = f"{field} is required"
+    errors.update(_region_errors(region, api_base_url=api_base_url, login_base_url=login_base_url))
+    if is_new and not (client_secret or "").strip():
+        errors["client_secret"] = "client_secret is required"
+    if events_secret:
+        try:
+            webhook_secret_validate(secret=events_secret)
+        except ValidationError as exc:
+            errors["events_secret"] = exc.messages[0]
+    if errors:
+        raise ValidationError(errors)
+
+
+def tenant_save(*, tenant: Tenant, client_secret: str = "", events_secret: str = "") -> Tenant:
+    """Store a new or changed tenant; an empty secret keeps the stored one."""
+    tenant_validate(
+        is_new=tenant.pk is None,
+        slug=tenant.slug,
+        name=tenant.name,
+        region=tenant.region,
+        client_id=tenant.client_id,
+        api_base_url=tenant.api_base_url,
+        login_base_url=tenant.login_base_url,
+        client_secret=client_secret,
+        events_secret=events_secret,
+    )
+    tenant.slug, tenant.name, tenant.client_id = (
+        tenant.slug.strip(),
+        tenant.name.strip(),
+        tenant.client_id.strip(),
+    )
+    if tenant.region != CUSTOM:
+        tenant.api_base_url = tenant.login_base_url = ""
+    if client_secret.strip():
+        tenant.set_client_secret(client_secret.strip())
+    if events_secret:
+        tenant.set_events_secret(events_secret.strip())
+    try:
+        with transaction.atomic():
+            tenant.save()
+    except IntegrityError:
         raise ValidationError(
-            f"unknown region {region!r}; use one of {', '.join(REGIONS)} or 'custom'"
-        )
+            {"slug": f"a tenant with slug {tenant.slug!r} already exists"}
+        ) from None
+    return tenant
 
 
 def tenant_create(
@@ -64,27 +146,15 @@ def tenant_create(
     api_base_url: str = "",
     login_base_url: str = "",
 ) -> Tenant:
-    slug = _require(slug, "slug")
-    try:
-        validate_slug(slug)
-    except ValidationError:
-        raise ValidationError(f"slug {slug!r} may hold only letters, digits, - and _") from None
-    _validate_region(region, api_base_url=api_base_url, login_base_url=login_base_url)
     tenant = Tenant(
         slug=slug,
-        name=_require(name, "name"),
+        name=name,
         region=region,
-        api_base_url=api_base_url if region == CUSTOM else "",
-        login_base_url=login_base_url if region == CUSTOM else "",
-        client_id=_require(client_id, "client_id"),
+        api_base_url=api_base_url,
+        login_base_url=login_base_url,
+        client_id=client_id,
     )
-    tenant.set_client_secret(_require(client_secret, "client_secret"))
-    try:
-        with transaction.atomic():
-            tenant.save()
-    except IntegrityError:
-        raise ValidationError(f"a tenant with slug {slug!r} already exists") from None
-    return tenant
+    return tenant_save(tenant=tenant, client_secret=client_secret)
 
 
 def tenant_set_client_secret(*, tenant: Tenant, secret: str) -> None:
@@ -93,7 +163,7 @@ def tenant_set_client_secret(*, tenant: Tenant, secret: str) -> None:
 
 
 def tenant_set_events_secret(*, tenant: Tenant, secret: str) -> None:
-    tenant.set_events_secret(_validate_webhook_secret(secret))
+    tenant.set_events_secret(webhook_secret_validate(secret=secret))
     tenant.save(update_fields=["events_secret_encrypted", "updated_at"])
 
 
@@ -107,7 +177,7 @@ def integration_add(
     `integration_drop_previous_secret` ends the overlap.
     """
     integration_id = _require(integration_id, "integration_id")
-    secret = _validate_webhook_secret(secret)
+    secret = webhook_secret_validate(secret=secret)
     integration = (
         Integration.objects.select_for_update().filter(integration_id=integration_id).first()
     )
@@ -203,30 +273,15 @@ def conversation_record(
     integration: Integration | None = None,
     customer_id: str = "",
 ) -> Conversation:
-    """Remember which tenant (and integration, customer) a conversation belongs to."""
-    defaults: dict[str, object] = {"tenant": tenant}
-    if integration is not None:
-        defaults["integration"] = integration
-    if customer_id:
-        defaults["customer_id"] = customer_id
-    conversation, _ = Conversation.objects.update_or_create(
-        conversation_id=conversation_id, defaults=defaults
-    )
-    return conversation
+    """Remember which tenant (and integration, customer) a conversation belongs to.
 
+    The one rule for the routing map, whichever side saw the conversation: the first tenant
+    to name it owns it for good. A later claim by another tenant changes nothing and is
+    logged and counted, since it means two tenants share a Genesys org or integration.
+    A claim by the owner only fills in a missing integration or customer.
 
-def conversation_learn(
-    *,
-    tenant: Tenant,
-    conversation_id: str,
-    integration: Integration | None = None,
-    customer_id: str = "",
-) -> Conversation:
-    """Record a conversation seen in traffic, unless it is known already; race-free.
-
-    INSERT ... ON CONFLICT DO NOTHING: several webhooks about one new conversation may
-    arrive at once, and none of them may fail on the unique conversation id. A known
-    conversation keeps its tenant; only its missing integration/customer are filled in.
+    INSERT ... ON CONFLICT DO NOTHING: several requests about one new conversation may
+    arrive at once, and none of them may fail on the unique conversation id.
     """
     Conversation.objects.bulk_create(
         [
@@ -242,16 +297,24 @@ def conversation_learn(
     conversation = Conversation.objects.select_related("tenant", "integration").get(
         conversation_id=conversation_id
     )
-    if conversation.tenant_id == tenant.pk:
-        changed = []
-        if integration is not None and conversation.integration_id is None:
-            conversation.integration = integration
-            changed.append("integration")
-        if customer_id and not conversation.customer_id:
-            conversation.customer_id = customer_id
-            changed.append("customer_id")
-        if changed:
-            conversation.save(update_fields=[*changed, "updated_at"])
+    if conversation.tenant_id != tenant.pk:
+        logger.warning(
+            "conversation.claim_conflict",
+            conversation_id=conversation_id,
+            owner=conversation.tenant.slug,
+            claimant=tenant.slug,
+        )
+        conversation_claim_conflict_count()
+        return conversation
+    changed = []
+    if integration is not None and conversation.integration_id is None:
+        conversation.integration = integration
+        changed.append("integration")
+    if customer_id and not conversation.customer_id:
+        conversation.customer_id = customer_id
+        changed.append("customer_id")
+    if changed:
+        conversation.save(update_fields=[*changed, "updated_at"])
     return conversation
 
 

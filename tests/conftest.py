@@ -95,3 +95,21 @@ def log_output() -> Iterator[io.StringIO]:
     yield buffer
     handler.setStream(previous_stream)
     root.setLevel(previous_level)
+
+
+@pytest.fixture
+def staff_client_factory(db: None) -> Callable[..., Any]:
+    """A logged-in admin client for a staff user holding exactly the given permissions."""
+    from django.contrib.auth.models import Permission, User
+    from django.test import Client
+
+    def make(*codenames: str) -> Client:
+        user = User.objects.create_user(f"staff-{User.objects.count()}", password="pw")
+        user.is_staff = True
+        user.save()
+        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+        client = Client()
+        client.login(username=user.username, password="pw")
+        return client
+
+    return make

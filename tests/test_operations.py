@@ -62,6 +62,24 @@ def test_secret_looking_log_fields_are_redacted(log_output: io.StringIO) -> None
     assert '"client_secret": "[redacted]"' in output
 
 
+def test_secret_looking_keys_are_redacted_at_any_depth(log_output: io.StringIO) -> None:
+    request = {"headers": {"Authorization": "Bearer nested-x"}, "url": "https://x.test/a"}
+    payloads = [{"channel": {"secret": "deep-secret-1"}}, ("token", {"api_key": "gwk_deep"})]
+    structlog.get_logger("test").warning("oops", request=request, payloads=payloads)
+    output = log_output.getvalue()
+    for secret in ("nested-x", "deep-secret-1", "gwk_deep"):
+        assert secret not in output
+    line = json.loads(output.strip().splitlines()[-1])
+    assert line["request"] == {
+        "headers": {"Authorization": "[redacted]"},
+        "url": "https://x.test/a",
+    }
+    assert line["payloads"][0] == {"channel": {"secret": "[redacted]"}}
+    assert line["payloads"][1] == ["token", {"api_key": "[redacted]"}]
+    # The caller's own dict is left as it was.
+    assert request["headers"]["Authorization"] == "Bearer nested-x"
+
+
 def test_metrics_are_prometheus_text(client: Client) -> None:
     client.get("/healthz")
     response = client.get("/metrics")

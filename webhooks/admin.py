@@ -51,7 +51,10 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Replay selected dead rows (back to pending, fresh budget)")
+    @admin.action(
+        description="Replay selected dead rows (back to pending, fresh budget)",
+        permissions=["change"],
+    )
     def replay(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         ids = list(queryset.filter(status=OutboxMessage.Status.DEAD).values_list("id", flat=True))
         count = outbox_replay(ids=ids)

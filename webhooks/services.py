@@ -20,7 +20,7 @@ from tenants.selectors import (
     integration_get_first,
     tenant_get_by_organization,
 )
-from tenants.services import conversation_event_record, conversation_learn
+from tenants.services import conversation_event_record, conversation_record
 from webhooks import events
 from webhooks.events import GenesysEvent, Notification, PayloadError
 from webhooks.models import OutboxMessage
@@ -125,7 +125,7 @@ def _store(
     """One transaction: learn the conversation, insert the events, update its state."""
     with transaction.atomic():
         if new_conversation is not None:
-            conversation = conversation_learn(
+            conversation = conversation_record(
                 tenant=tenant,
                 conversation_id=new_conversation.conversation_id,
                 integration=new_conversation.integration,

@@ -1,7 +1,7 @@
 """Services behind the WABA-facing API, one module per area.
 
-`tenant_verify` is re-exported here because `manage.py tenant verify` and the tenant admin
-import it from `outbound.services`.
+`tenant_verify` (verification.py) is re-exported for callers that import `outbound.services`;
+`manage.py tenant verify` and the tenant admin's verify action use it.
 """
 
 from outbound.services.verification import TenantVerificationFailed, tenant_verify

@@ -16,6 +16,7 @@ from outbound.serializers import (
     AttachmentSerializer,
     CustomerIdSerializer,
     CustomerSerializer,
+    JsonNamedSerializer,
     StrictSerializer,
 )
 from outbound.services.messages import RECEIPT_STATUSES, message_send, receipt_send, typing_send
@@ -33,7 +34,7 @@ class MessageCreateApi(TenantApi):
     makes no second Genesys call.
     """
 
-    class InputSerializer(StrictSerializer):
+    class InputSerializer(StrictSerializer, JsonNamedSerializer):
         integration_id = serializers.CharField(
             max_length=64, required=False, help_text="Default: the tenant's only integration."
         )
@@ -41,6 +42,7 @@ class MessageCreateApi(TenantApi):
             max_length=ID_MAX_LENGTH, help_text="The WhatsApp message id (wamid)."
         )
         sender = CustomerSerializer(help_text="The customer.")
+        json_names = {"sender": "from"}  # `from` is a Python keyword
         text = serializers.CharField(
             max_length=TEXT_MAX_LENGTH, required=False, trim_whitespace=False
         )
@@ -58,12 +60,6 @@ class MessageCreateApi(TenantApi):
 
         class Meta:
             ref_name = "MessageCreateInput"
-
-        def get_fields(self) -> dict[str, serializers.Field]:
-            # `from` is a Python keyword, so the field is declared as `sender`.
-            fields = super().get_fields()
-            fields["from"] = fields.pop("sender")
-            return fields
 
         def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
             if len(value) > METADATA_MAX_ENTRIES:
@@ -160,17 +156,13 @@ class ReceiptCreateApi(TenantApi):
 class TypingCreateApi(TenantApi):
     """Tell Genesys the customer is typing."""
 
-    class InputSerializer(StrictSerializer):
+    class InputSerializer(StrictSerializer, JsonNamedSerializer):
         integration_id = serializers.CharField(max_length=64, required=False)
         sender = CustomerIdSerializer(help_text="The customer.")
+        json_names = {"sender": "from"}  # `from` is a Python keyword
 
         class Meta:
             ref_name = "TypingCreateInput"
-
-        def get_fields(self) -> dict[str, serializers.Field]:
-            fields = super().get_fields()
-            fields["from"] = fields.pop("sender")
-            return fields
 
     class OutputSerializer(serializers.Serializer):
         integration_id = serializers.CharField()

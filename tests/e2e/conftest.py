@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import requests
-from django.core.cache import cache
 from django.db import connections
 from pytest_django.live_server_helper import LiveServer
 
@@ -158,8 +157,6 @@ def e2e_tenant(emulator: Emulator, settings: Any) -> Tenant:
     """The tenant wired to the emulator exactly as an operator would with `manage.py tenant`."""
     # The polling relay below publishes; no Celery worker runs, so no wake-up tasks.
     settings.OUTBOX_WAKE_CELERY = False
-    # Tokens live in the database cache, which a transactional test does not flush.
-    cache.clear()
     tenant = services.tenant_create(
         slug=SLUG,
         name="E2E Acme",

@@ -1,7 +1,12 @@
-"""`manage.py tenant ...`: non-interactive tenant management for scripts and tests."""
+"""`manage.py tenant ...`: non-interactive tenant management for scripts and tests.
 
-from argparse import ArgumentParser
-from typing import Any
+`tenant verify` needs Genesys, so outbound/ extends this command with it
+(outbound/management/commands/tenant.py); settings list outbound first so Django runs that one.
+"""
+
+import sys
+from argparse import ArgumentParser, _SubParsersAction
+from typing import Any, TextIO
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +15,11 @@ from tenants import crypto, services
 from tenants.models import Tenant
 from tenants.regions import REGIONS
 
+# A secret given as "-" is read from standard input: an argument shows in `ps` to every user
+# of the machine and may land in shell history; standard input does not.
+FROM_STDIN = "-"
+SECRET_HELP = f"the secret, or {FROM_STDIN!r} to read it from standard input (safer)"
+
 
 def _one_line(error: ValidationError) -> str:
     return "; ".join(str(message) for message in error.messages)
@@ -17,10 +27,14 @@ def _one_line(error: ValidationError) -> str:
 
 class Command(BaseCommand):
     help = "Create and manage tenants, their integrations, secrets and API keys."
+    stealth_options = ("stdin",)  # call_command(..., stdin=StringIO(...)) in tests
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        self.add_actions(commands)
 
+    def add_actions(self, commands: "_SubParsersAction[ArgumentParser]") -> None:
+        """One sub-parser per action; `handle` runs the method `_<action>`."""
         create = commands.add_parser("create", help="create a tenant")
         create.add_argument("slug")
         create.add_argument("--name", required=True)
@@ -30,7 +44,7 @@ class Command(BaseCommand):
         create.add_argument("--api-base-url", default="")
         create.add_argument("--login-base-url", default="")
         create.add_argument("--client-id", required=True)
-        create.add_argument("--client-secret", required=True)
+        create.add_argument("--client-secret", required=True, help=SECRET_HELP)
 
         add_integration = commands.add_parser(
             "add-integration",
@@ -39,7 +53,7 @@ class Command(BaseCommand):
         )
         add_integration.add_argument("slug")
         add_integration.add_argument("integration_id")
-        add_integration.add_argument("--secret", required=True)
+        add_integration.add_argument("--secret", required=True, help=SECRET_HELP)
         add_integration.add_argument("--name", default="")
 
         drop_previous = commands.add_parser(
@@ -52,13 +66,13 @@ class Command(BaseCommand):
             "set-events-secret", help="set the events webhook secret"
         )
         events_secret.add_argument("slug")
-        events_secret.add_argument("--secret", required=True)
+        events_secret.add_argument("--secret", required=True, help=SECRET_HELP)
 
         client_secret = commands.add_parser(
             "set-client-secret", help="replace the Genesys OAuth client secret"
         )
         client_secret.add_argument("slug")
-        client_secret.add_argument("--secret", required=True)
+        client_secret.add_argument("--secret", required=True, help=SECRET_HELP)
 
         create_key = commands.add_parser(
             "create-key", help="create an API key and print it (alone) on stdout"
@@ -70,15 +84,14 @@ class Command(BaseCommand):
         revoke_key.add_argument("slug")
         revoke_key.add_argument("prefix")
 
-        verify = commands.add_parser(
-            "verify", help="check the Genesys credentials and record the organisation id"
-        )
-        verify.add_argument("slug")
-
         commands.add_parser("list", help="list tenants")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"].replace("-", "_")
+        stdin: TextIO = options.get("stdin") or sys.stdin
+        for name in ("client_secret", "secret"):
+            if options.get(name) == FROM_STDIN:
+                options[name] = stdin.readline().rstrip("\r\n")
         try:
             getattr(self, f"_{action}")(options)
         except ValidationError as exc:
@@ -154,21 +167,6 @@ class Command(BaseCommand):
             )
         services.api_key_revoke(api_key=keys[0])
         self.stdout.write(f"revoked key {keys[0].prefix}")
-
-    def _verify(self, options: dict[str, Any]) -> None:
-        # Deliberate edge dependency: verification is the one tenant operation that needs
-        # Genesys, and outbound/ owns every Genesys call.
-        from outbound.services import TenantVerificationFailed, tenant_verify
-
-        tenant = self._tenant(options["slug"])
-        try:
-            organization = tenant_verify(tenant=tenant)
-        except TenantVerificationFailed as exc:
-            raise CommandError(f"verify {tenant.slug}: {exc}") from None
-        self.stdout.write(
-            f"verified {tenant.slug}: organization {organization.get('name', '?')} "
-            f"({tenant.organization_id})"
-        )
 
     def _list(self, options: dict[str, Any]) -> None:
         for tenant in Tenant.objects.all():
