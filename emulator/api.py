@@ -16,7 +16,7 @@ from emulator.agent import Agent
 from emulator.errors import ApiError, bad_request, not_found
 from emulator.http import Request, Response, Route, route
 from emulator.state import State
-from emulator.validation import Issue, model_fields
+from emulator.validation import Issue, allowed_values, model_fields
 
 INBOUND = "/api/v2/conversations/messages/{integrationId}/inbound/open"
 MESSAGES = "/api/v2/conversations/messages/{conversationId}"
@@ -27,6 +27,9 @@ MAX_BULK_IDS = 1000
 # example uses) a `typing` object on each event: check events against OpenMessageEvent, the
 # class the response uses, which has both.
 EVENT_OVERRIDES = {"events": "list[OpenMessageEvent]"}
+# The SDK's receipt status enum has five values, but Genesys' receipt endpoint documents only
+# these two as supported; anything else is refused like an invalid body.
+RECEIPT_STATUSES = ("Delivered", "Failed")
 
 
 def _text_or_content(body: dict[str, Any]) -> list[Issue]:
@@ -50,6 +53,15 @@ def _attachments_complete(body: dict[str, Any]) -> list[Issue]:
                     Issue(f"content[{index}].attachment.{key}", "required property is missing")
                 )
     return issues
+
+
+def _receipt_status_supported(body: dict[str, Any]) -> list[Issue]:
+    status = body.get("status")
+    known = allowed_values("OpenInboundNormalizedReceipt", "status") or ()
+    if status in RECEIPT_STATUSES or status not in known:
+        return []  # a value outside the SDK's enum is already reported by the model check
+    supported = " or ".join(RECEIPT_STATUSES)
+    return [Issue("status", f"receipt status {status!r} is not supported; use {supported}")]
 
 
 def _events_complete(body: dict[str, Any]) -> list[Issue]:
@@ -200,7 +212,11 @@ class GenesysApi:
         return {key: value for key, value in answer.items() if key != "conversationId"}
 
     def inbound_receipt(self, request: Request) -> Response:
-        body = request.check("OpenInboundNormalizedReceipt", required=["id", "status", "channel"])
+        body = request.check(
+            "OpenInboundNormalizedReceipt",
+            required=["id", "status", "channel"],
+            extra=_receipt_status_supported,
+        )
         integration = self.state.integration_get(request.params["integrationId"])
         with self.state.lock:
             found = conv.message_find(self.state, body["id"])

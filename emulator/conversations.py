@@ -15,14 +15,8 @@ from emulator.directory import DIVISION_ID, QUEUE_ID, QUEUE_NAME
 from emulator.state import State
 
 PROVIDER = "PureCloud Messaging"
-# MessageData.status for each receipt status the gateway can send.
-RECEIPT_STATUS = {
-    "Sent": "sent",
-    "Delivered": "delivery-success",
-    "Failed": "delivery-failed",
-    "Published": "published",
-    "Removed": "removed",
-}
+# MessageData.status for each receipt status the receipt endpoint accepts.
+RECEIPT_STATUS = {"Delivered": "delivery-success", "Failed": "delivery-failed"}
 
 
 def _participant(
