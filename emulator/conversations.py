@@ -321,6 +321,14 @@ def message_conversation_view(conversation: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _button_text(normalized: dict[str, Any]) -> str | None:
+    """A structured response has no text of its own: its button's label stands for it."""
+    for item in normalized.get("content") or []:
+        if item.get("contentType") == "ButtonResponse":
+            return item.get("buttonResponse", {}).get("text")
+    return None
+
+
 def message_data_view(conversation: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
     """MessageData (one entity of POST .../messages/bulk)."""
     customer_id = conversation["customer"]["id"]
@@ -337,7 +345,7 @@ def message_data_view(conversation: dict[str, Any], message: dict[str, Any]) -> 
             "direction": message["direction"],
             "messengerType": "open",
             "status": message["status"],
-            "textBody": normalized.get("text"),
+            "textBody": normalized.get("text") or _button_text(normalized),
             "normalizedMessage": normalized,
             "normalizedReceipts": message["receipts"] or None,
             "conversationId": conversation["id"],

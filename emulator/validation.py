@@ -19,6 +19,11 @@ from typing import Any
 
 OUTDATED = "outdated_sdk_version"  # what SDK setters store for a value outside allowed_values
 
+# SDK 269's OpenEvent lists only eventType, yet Genesys documents (and the inbound typing
+# example uses) a `typing` object on each event: inbound events are checked against
+# OpenMessageEvent, the class the response uses, which has both.
+EVENT_OVERRIDES = {"events": "list[OpenMessageEvent]"}
+
 _LIST = re.compile(r"^list\[(.+)\]$")
 _DICT = re.compile(r"^dict\((\w+), (.+)\)$")
 # Genesys writes and expects timestamps like 2026-01-31T12:00:00.000Z.
