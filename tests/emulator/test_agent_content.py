@@ -292,3 +292,25 @@ def test_content_for_a_disconnected_conversation_is_refused(
 
     assert response.status_code == 409
     assert genesys.inspect("deliveries?kind=open-messaging")["entities"] == []
+
+
+def test_cli_refuses_a_parameter_without_a_value(
+    genesys: Genesys, conversation_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit, match="expected NAME=VALUE, got 'Maria'"):
+        main(
+            [
+                "agent",
+                "template",
+                conversation_id,
+                "--template-id",
+                "welcome",
+                "--language",
+                "en",
+                "--param",
+                "Maria",
+                "--emulator-url",
+                genesys.url,
+            ]
+        )
+    assert genesys.inspect("deliveries?kind=open-messaging")["entities"] == []
