@@ -2,6 +2,8 @@
 
     python -m emulator --port 8100 --gateway-url http://127.0.0.1:8000
     python -m emulator agent reply <conversation-id|latest> "hello"
+    python -m emulator agent template latest --template-id order_update --language en \\
+        --param name=Maria
     python -m emulator faults add 429 --count 3
 See emulator/README.md.
 """
@@ -15,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 from urllib.parse import urlencode
@@ -105,6 +108,48 @@ def client_parser() -> argparse.ArgumentParser:
     reply.add_argument("--image-url", help="attach an image (or any file) by URL")
     reply.add_argument("--quick-reply", action="append", dest="quick_replies", help="repeatable")
     reply.add_argument("--bot", action="store_true", help="originatingEntity Bot")
+    template = agent.add_parser(
+        "template", help="agent sends a WhatsApp template (Notification)", parents=[common]
+    )
+    template.add_argument("conversation", help="conversation id, or 'latest'")
+    template.add_argument("--template-id", required=True, help="the template's name or id")
+    template.add_argument("--language", required=True, help="e.g. en, en_US")
+    template.add_argument("--body-text", help="the body with placeholders, e.g. 'Hi {{1}}'")
+    template.add_argument("--param", action="append", metavar="NAME=VALUE", help="body parameter")
+    template.add_argument("--header-text")
+    template.add_argument("--header-param", action="append", metavar="NAME=VALUE")
+    template.add_argument("--footer-text")
+    list_picker = agent.add_parser(
+        "list-picker", help="agent sends a list to choose from", parents=[common]
+    )
+    list_picker.add_argument("conversation", help="conversation id, or 'latest'")
+    list_picker.add_argument("--title", required=True)
+    list_picker.add_argument(
+        "--item", action="append", required=True, metavar="[ID=]TITLE", help="repeatable"
+    )
+    list_picker.add_argument("--subtitle")
+    list_picker.add_argument("--button-label", help="the button that opens the list")
+    list_picker.add_argument("--section", help="section title (default: the title)")
+    date_picker = agent.add_parser(
+        "date-picker", help="agent offers times to book", parents=[common]
+    )
+    date_picker.add_argument("conversation", help="conversation id, or 'latest'")
+    date_picker.add_argument("--title", required=True)
+    date_picker.add_argument(
+        "--slot", action="append", required=True, metavar="DATETIME", help="ISO-8601, repeatable"
+    )
+    date_picker.add_argument("--duration-s", type=int, default=1800, help="length of each slot")
+    date_picker.add_argument("--subtitle")
+    location = agent.add_parser("location", help="agent sends a location", parents=[common])
+    location.add_argument("conversation", help="conversation id, or 'latest'")
+    location.add_argument("--lat", type=float, required=True)
+    location.add_argument("--lon", type=float, required=True)
+    location.add_argument("--address")
+    location.add_argument("--label", help="the place's name")
+    location.add_argument("--url")
+    for sub in (template, list_picker, date_picker, location):
+        sub.add_argument("--text", default="", help="text sent with it")
+        sub.add_argument("--bot", action="store_true", help="originatingEntity Bot")
     typing = agent.add_parser("typing", help="agent is typing", parents=[common])
     typing.add_argument("conversation")
     typing.add_argument("--duration-ms", type=int, default=5000)
@@ -122,7 +167,9 @@ def client_parser() -> argparse.ArgumentParser:
     presence.add_argument("presence", nargs="?", help="e.g. Available, Away, 'On Queue'")
     presence.add_argument("--routing-status", help="OFF_QUEUE, IDLE, INTERACTING, ...")
     presence.add_argument("--eventbridge", action="store_true", help="wrap in an EventBridge event")
-    for sub in (reply, typing, disconnect, transfer, presence):
+    for sub in (reply, template, list_picker, date_picker, location):
+        sub.add_argument("--no-wait", action="store_true", help="do not wait for the webhook")
+    for sub in (typing, disconnect, transfer, presence):
         sub.add_argument("--no-wait", action="store_true", help="do not wait for the webhook")
 
     faults = commands.add_parser("faults", help="fault switches").add_subparsers(
@@ -153,6 +200,69 @@ def client_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="show or change settings", parents=[common])
     config.add_argument("set", nargs="*", metavar="KEY=VALUE", help="e.g. events_secret=...")
     return parser
+
+
+def _pairs(items: list[str] | None) -> dict[str, str] | None:
+    """['name=Maria', ...] -> {'name': 'Maria', ...}."""
+    if not items:
+        return None
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"expected NAME=VALUE, got {item!r}")
+        pairs[name] = value
+    return pairs
+
+
+def _content_common(args: argparse.Namespace) -> dict[str, Any]:
+    return {"text": args.text, "bot": args.bot}
+
+
+# The control API body of each agent content command.
+CONTENT_BODIES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "template": lambda args: (
+        _content_common(args)
+        | {
+            "template_id": args.template_id,
+            "language": args.language,
+            "body_text": args.body_text,
+            "parameters": _pairs(args.param),
+            "header_text": args.header_text,
+            "header_parameters": _pairs(args.header_param),
+            "footer_text": args.footer_text,
+        }
+    ),
+    "list-picker": lambda args: (
+        _content_common(args)
+        | {
+            "title": args.title,
+            "items": args.item,
+            "subtitle": args.subtitle,
+            "button_label": args.button_label,
+            "section": args.section,
+        }
+    ),
+    "date-picker": lambda args: (
+        _content_common(args)
+        | {
+            "title": args.title,
+            "slots": args.slot,
+            "duration_s": args.duration_s,
+            "subtitle": args.subtitle,
+        }
+    ),
+    "location": lambda args: (
+        _content_common(args)
+        | {
+            "latitude": args.lat,
+            "longitude": args.lon,
+            "address": args.address,
+            "label": args.label,
+            "url": args.url,
+        }
+    ),
+}
 
 
 def _request(method: str, url: str, body: dict[str, Any] | None = None) -> int:
@@ -187,6 +297,8 @@ def client(argv: list[str]) -> int:
                 "quick_replies": args.quick_replies,
                 "bot": args.bot,
             }
+        elif args.action in CONTENT_BODIES:
+            body |= CONTENT_BODIES[args.action](args)
         elif args.action == "typing":
             body["duration_ms"] = args.duration_ms
         elif args.action == "transfer":

@@ -7,16 +7,15 @@ notification topics to the events URL (signed with the events secret).
 
 from __future__ import annotations
 
-import mimetypes
 import uuid
 from typing import Any
-from urllib.parse import urlparse
 
+from emulator import content, notifications
 from emulator import conversations as conv
-from emulator import notifications
 from emulator.clock import now_iso
-from emulator.errors import ApiError
+from emulator.errors import ApiError, bad_request
 from emulator.state import State
+from emulator.validation import validate
 from emulator.webhooks import WebhookSender
 
 
@@ -110,34 +109,47 @@ class Agent:
         """The agent (or a bot) sends text, optionally with an image or quick replies."""
         if not text and not image_url:
             raise ApiError(400, "A reply needs text or an image_url.")
+        items = [content.attachment(image_url)] if image_url else []
+        items += content.quick_replies(quick_replies or [])
+        return self.send(
+            conversation_id,
+            text=text,
+            items=items,
+            structured=bool(quick_replies),
+            bot=bot,
+        )
+
+    def send(
+        self,
+        conversation_id: str,
+        *,
+        items: list[dict[str, Any]],
+        text: str = "",
+        structured: bool = True,
+        bot: bool = False,
+    ) -> dict[str, Any]:
+        """An agent message with content items (emulator.content) through the signed webhook.
+
+        The payload is checked against the SDK's ConversationNormalizedMessage before it
+        leaves, so what the gateway receives always fits the model.
+        """
         with self.state.lock:
             conversation = self._connected(conversation_id)
             message_id = str(uuid.uuid4())
             payload: dict[str, Any] = {
                 "id": message_id,
                 "channel": self._channel(conversation, message_id),
-                "type": "Structured" if quick_replies else "Text",
+                "type": "Structured" if structured else "Text",
             }
             if text:
                 payload["text"] = text
-            content = []
-            if image_url:
-                content.append(_attachment(image_url))
-            for option in quick_replies or []:
-                content.append(
-                    {
-                        "contentType": "QuickReply",
-                        "quickReply": {
-                            "text": option,
-                            "payload": option.upper().replace(" ", "_"),
-                            "action": "Message",
-                        },
-                    }
-                )
-            if content:
-                payload["content"] = content
+            if items:
+                payload["content"] = items
             payload["originatingEntity"] = "Bot" if bot else "Human"
             payload["direction"] = "Outbound"
+            issues = validate(payload, "ConversationNormalizedMessage")
+            if issues:
+                raise bad_request(issues)
             agent = conv.agent_of(conversation)
             message = conv.message_add(
                 conversation,
@@ -254,21 +266,3 @@ class Agent:
                 user["_routing"] = {"status": routing_status, "startTime": now}
                 sent.append(self._notify(notifications.routing_status(user), envelope))
             return {"user_id": user_id, "deliveries": sent}
-
-
-def _attachment(url: str) -> dict[str, Any]:
-    filename = urlparse(url).path.rsplit("/", 1)[-1] or "attachment"
-    mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    media_type = {"image": "Image", "video": "Video", "audio": "Audio"}.get(
-        mime.split("/", 1)[0], "File"
-    )
-    return {
-        "contentType": "Attachment",
-        "attachment": {
-            "id": str(uuid.uuid4()),
-            "mediaType": media_type,
-            "url": url,
-            "mime": mime,
-            "filename": filename,
-        },
-    }

@@ -6,7 +6,6 @@ import base64
 import binascii
 import copy
 import math
-import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -16,55 +15,12 @@ from emulator.agent import Agent
 from emulator.errors import ApiError, bad_request, not_found
 from emulator.http import Request, Response, Route, route
 from emulator.state import State
-from emulator.validation import Issue, model_fields
+from emulator.validation import Issue
 
-INBOUND = "/api/v2/conversations/messages/{integrationId}/inbound/open"
 MESSAGES = "/api/v2/conversations/messages/{conversationId}"
 INTEGRATIONS = "/api/v2/conversations/messaging/integrations/open"
 MAX_PAGE_SIZE = 500
 MAX_BULK_IDS = 1000
-# SDK 269's OpenEvent lists only eventType, yet Genesys documents (and the inbound typing
-# example uses) a `typing` object on each event: check events against OpenMessageEvent, the
-# class the response uses, which has both.
-EVENT_OVERRIDES = {"events": "list[OpenMessageEvent]"}
-
-
-def _text_or_content(body: dict[str, Any]) -> list[Issue]:
-    if body.get("text") or body.get("content"):
-        return []
-    return [Issue("text", "should have required property 'text' or 'content'")]
-
-
-def _attachments_complete(body: dict[str, Any]) -> list[Issue]:
-    issues = []
-    for index, item in enumerate(body.get("content") or []):
-        if not isinstance(item, dict):
-            continue
-        attachment = item.get("attachment")
-        if not isinstance(attachment, dict):
-            issues.append(Issue(f"content[{index}].attachment", "required property is missing"))
-            continue
-        for key in ("mediaType", "url"):
-            if not attachment.get(key):
-                issues.append(
-                    Issue(f"content[{index}].attachment.{key}", "required property is missing")
-                )
-    return issues
-
-
-def _events_complete(body: dict[str, Any]) -> list[Issue]:
-    events = body.get("events")
-    if not events:
-        return [Issue("events", "required property is missing")]
-    issues = []
-    for index, event in enumerate(events):
-        if not isinstance(event, dict):
-            continue
-        if not event.get("eventType"):
-            issues.append(Issue(f"events[{index}].eventType", "required property is missing"))
-        elif event["eventType"] == "Typing" and not isinstance(event.get("typing"), dict):
-            issues.append(Issue(f"events[{index}].typing", "required property is missing"))
-    return issues
 
 
 class GenesysApi:
@@ -77,9 +33,6 @@ class GenesysApi:
     def routes(self) -> list[Route]:
         return [
             route("POST", "/oauth/token", self.oauth_token, authenticated=False),
-            route("POST", f"{INBOUND}/message", self.inbound_message),
-            route("POST", f"{INBOUND}/receipt", self.inbound_receipt),
-            route("POST", f"{INBOUND}/event", self.inbound_event),
             route("GET", "/api/v2/conversations/{conversationId}", self.conversation_get),
             route("GET", MESSAGES, self.message_conversation_get),
             route("PATCH", MESSAGES, self.message_conversation_patch),
@@ -128,140 +81,6 @@ class GenesysApi:
                 {"error": "invalid_client", "description": "Invalid client credentials"},
                 headers={"WWW-Authenticate": 'Basic realm="oauth"'},
             )
-
-    # ----- Open Messaging inbound ----------------------------------------------------------
-
-    def inbound_message(self, request: Request) -> Response:
-        body = request.check(
-            "OpenInboundNormalizedMessage",
-            required=[
-                "channel",
-                "channel.from",
-                "channel.from.id",
-                "channel.from.idType",
-                "channel.time",
-            ],
-            extra=lambda b: _text_or_content(b) + _attachments_complete(b),
-        )
-        integration = self.state.integration_get(request.params["integrationId"])
-        prefetch = (request.arg("prefetchConversationId") or "").lower() == "true"
-        with self.state.lock:
-            provider_id = body["channel"].get("messageId")
-            key = f"{integration['id']}/{provider_id}"
-            if provider_id and key in self.state.inbound_seen:
-                # Genesys de-duplicates on channel.messageId: the same answer, nothing new.
-                return Response(200, self._with_prefetch(self.state.inbound_seen[key], prefetch))
-            customer = body["channel"]["from"]
-            conversation = self.state.conversation_open_for(integration["id"], customer["id"])
-            if conversation is None:
-                conversation = conv.conversation_create(
-                    self.state, integration_id=integration["id"], customer=customer
-                )
-                self.agent.route(conversation)
-            message_id = str(uuid.uuid4())
-            channel = {
-                "id": integration["id"],
-                "platform": "Open",
-                "type": "Private",
-                "messageId": provider_id,
-                "to": {"id": integration["id"]},
-                "from": customer,
-                "time": body["channel"]["time"],
-            }
-            normalized: dict[str, Any] = {
-                "id": message_id,
-                "channel": {k: v for k, v in channel.items() if v is not None},
-                "type": "Text",
-            }
-            if body.get("text"):
-                normalized["text"] = body["text"]
-            if body.get("content"):
-                normalized["content"] = [_content_out(item) for item in body["content"]]
-            if body.get("metadata"):
-                normalized["metadata"] = body["metadata"]
-            conv.message_add(
-                conversation,
-                direction="inbound",
-                normalized={**normalized, "direction": "Inbound"},
-                participant_id=conv.customer_of(conversation)["id"],
-                provider_message_id=provider_id,
-                status="received",
-            )
-            answer = {**normalized, "conversationId": conversation["id"]}
-            if provider_id:
-                self.state.inbound_seen[key] = answer
-            return Response(200, self._with_prefetch(answer, prefetch))
-
-    @staticmethod
-    def _with_prefetch(answer: dict[str, Any], prefetch: bool) -> dict[str, Any]:
-        """OpenMessageNormalizedMessage; conversationId only with prefetchConversationId=true."""
-        if prefetch:
-            return answer
-        return {key: value for key, value in answer.items() if key != "conversationId"}
-
-    def inbound_receipt(self, request: Request) -> Response:
-        body = request.check("OpenInboundNormalizedReceipt", required=["id", "status", "channel"])
-        integration = self.state.integration_get(request.params["integrationId"])
-        with self.state.lock:
-            found = conv.message_find(self.state, body["id"])
-            if found is None or found[0]["integration_id"] != integration["id"]:
-                raise not_found("message")
-            conversation, message = found
-            channel = {
-                "id": integration["id"],
-                "platform": "Open",
-                "type": "Private",
-                "to": body["channel"].get("to") or {"id": conversation["customer"]["id"]},
-                "time": body["channel"].get("time"),
-            }
-            answer = {
-                "id": message["id"],
-                "channel": {k: v for k, v in channel.items() if v is not None},
-                "type": "Receipt",
-                "status": body["status"],
-                "direction": "Outbound" if message["direction"] == "outbound" else "Inbound",
-            }
-            if body.get("reasons"):
-                answer["reasons"] = body["reasons"]
-            if body.get("isFinalReceipt") is not None:
-                answer["isFinalReceipt"] = body["isFinalReceipt"]
-            conv.receipt_record(message, {**answer, "direction": "Inbound"})
-            return Response(200, answer)
-
-    def inbound_event(self, request: Request) -> Response:
-        body = request.check(
-            "OpenInboundNormalizedEvent",
-            required=[
-                "channel",
-                "channel.from",
-                "channel.from.id",
-                "channel.from.idType",
-                "channel.time",
-            ],
-            overrides=EVENT_OVERRIDES,
-            extra=_events_complete,
-        )
-        integration = self.state.integration_get(request.params["integrationId"])
-        with self.state.lock:
-            answer = {
-                "id": str(uuid.uuid4()),
-                "channel": {
-                    "id": integration["id"],
-                    "platform": "Open",
-                    "type": "Private",
-                    "to": {"id": integration["id"]},
-                    "from": body["channel"]["from"],
-                    "time": body["channel"]["time"],
-                },
-                "type": "Event",
-                "events": body["events"],
-            }
-            conversation = self.state.conversation_open_for(
-                integration["id"], body["channel"]["from"]["id"]
-            )
-            if conversation is not None:
-                conversation["events"].append({**answer, "direction": "Inbound"})
-            return Response(200, answer)
 
     # ----- conversations -----------------------------------------------------------------
 
@@ -493,13 +312,6 @@ def _secret_long_enough(body: dict[str, Any]) -> list[Issue]:
     if isinstance(secret, str) and len(secret) <= 15:
         return [Issue(key, "must be longer than 15 characters")]
     return []
-
-
-def _content_out(item: dict[str, Any]) -> dict[str, Any]:
-    """Inbound OpenInboundMessageContent -> OpenMessageContent (contentType + attachment)."""
-    allowed = set(model_fields("ConversationContentAttachment"))
-    attachment = {k: v for k, v in (item.get("attachment") or {}).items() if k in allowed}
-    return {"contentType": "Attachment", "attachment": attachment}
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:

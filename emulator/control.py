@@ -6,6 +6,7 @@ import copy
 import json
 from typing import Any
 
+from emulator import content
 from emulator.agent import Agent
 from emulator.conversations import agent_of
 from emulator.errors import ApiError
@@ -49,6 +50,10 @@ class Control:
             route("GET", "/emulator/conversations", self.conversations, authenticated=False),
             route("GET", "/emulator/users", self.users, authenticated=False),
             route("POST", f"{conversation}/reply", self.reply, authenticated=False),
+            route("POST", f"{conversation}/template", self.template, authenticated=False),
+            route("POST", f"{conversation}/list-picker", self.list_picker, authenticated=False),
+            route("POST", f"{conversation}/date-picker", self.date_picker, authenticated=False),
+            route("POST", f"{conversation}/location", self.location, authenticated=False),
             route("POST", f"{conversation}/typing", self.typing, authenticated=False),
             route("POST", f"{conversation}/disconnect", self.disconnect, authenticated=False),
             route("POST", f"{conversation}/transfer", self.transfer, authenticated=False),
@@ -211,6 +216,65 @@ class Control:
             bot=bool(body.get("bot")),
         )
         return self._finish(result, body)
+
+    def _send(self, request: Request, body: dict[str, Any], item: dict[str, Any]) -> Response:
+        """One content item as an agent message, with the optional text and bot flag."""
+        result = self.agent.send(
+            self._conversation_id(request),
+            items=[item],
+            text=str(body.get("text") or ""),
+            bot=bool(body.get("bot")),
+        )
+        return self._finish(result, body)
+
+    def template(self, request: Request) -> Response:
+        body = self._body(request)
+        item = content.template(
+            template_id=str(body.get("template_id") or ""),
+            language=str(body.get("language") or ""),
+            body_text=body.get("body_text"),
+            parameters=body.get("parameters"),
+            header_text=body.get("header_text"),
+            header_parameters=body.get("header_parameters"),
+            footer_text=body.get("footer_text"),
+        )
+        return self._send(request, body, item)
+
+    def list_picker(self, request: Request) -> Response:
+        body = self._body(request)
+        item = content.list_picker(
+            title=str(body.get("title") or ""),
+            items=body.get("items") or [],
+            subtitle=body.get("subtitle"),
+            button_label=body.get("button_label"),
+            section=body.get("section"),
+        )
+        return self._send(request, body, item)
+
+    def date_picker(self, request: Request) -> Response:
+        body = self._body(request)
+        try:
+            duration_s = int(body.get("duration_s", 1800))
+        except (TypeError, ValueError):
+            raise ApiError(400, "duration_s must be a whole number of seconds.") from None
+        item = content.date_picker(
+            title=str(body.get("title") or ""),
+            slots=body.get("slots") or [],
+            duration_s=duration_s,
+            subtitle=body.get("subtitle"),
+        )
+        return self._send(request, body, item)
+
+    def location(self, request: Request) -> Response:
+        body = self._body(request)
+        item = content.location(
+            latitude=body.get("latitude"),
+            longitude=body.get("longitude"),
+            address=body.get("address"),
+            text=body.get("label"),
+            url=body.get("url"),
+        )
+        return self._send(request, body, item)
 
     def typing(self, request: Request) -> Response:
         body = self._body(request)

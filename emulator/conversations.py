@@ -15,14 +15,8 @@ from emulator.directory import DIVISION_ID, QUEUE_ID, QUEUE_NAME
 from emulator.state import State
 
 PROVIDER = "PureCloud Messaging"
-# MessageData.status for each receipt status the gateway can send.
-RECEIPT_STATUS = {
-    "Sent": "sent",
-    "Delivered": "delivery-success",
-    "Failed": "delivery-failed",
-    "Published": "published",
-    "Removed": "removed",
-}
+# MessageData.status for each receipt status the receipt endpoint accepts.
+RECEIPT_STATUS = {"Delivered": "delivery-success", "Failed": "delivery-failed"}
 
 
 def _participant(
@@ -327,6 +321,14 @@ def message_conversation_view(conversation: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _button_text(normalized: dict[str, Any]) -> str | None:
+    """A structured response has no text of its own: its button's label stands for it."""
+    for item in normalized.get("content") or []:
+        if item.get("contentType") == "ButtonResponse":
+            return item.get("buttonResponse", {}).get("text")
+    return None
+
+
 def message_data_view(conversation: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
     """MessageData (one entity of POST .../messages/bulk)."""
     customer_id = conversation["customer"]["id"]
@@ -343,7 +345,7 @@ def message_data_view(conversation: dict[str, Any], message: dict[str, Any]) -> 
             "direction": message["direction"],
             "messengerType": "open",
             "status": message["status"],
-            "textBody": normalized.get("text"),
+            "textBody": normalized.get("text") or _button_text(normalized),
             "normalizedMessage": normalized,
             "normalizedReceipts": message["receipts"] or None,
             "conversationId": conversation["id"],

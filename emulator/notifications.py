@@ -1,4 +1,6 @@
-"""Notification topic bodies Genesys delivers about conversations and users (API-FACTS section 7).
+"""Notification topic bodies Genesys delivers about conversations and users.
+
+Samples: tests/fixtures/genesys/notification-*.json.
 
 Bare form: {topicName, version, eventBody, metadata}; optionally wrapped in the Amazon
 EventBridge envelope whose `source` ends in /<orgId>/<suffix>.

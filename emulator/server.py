@@ -21,6 +21,7 @@ from emulator.control import Control
 from emulator.errors import ApiError, error_body
 from emulator.faults import fault_take
 from emulator.http import Request, Response, Route, resolve
+from emulator.inbound import OpenMessagingInbound
 from emulator.state import State
 from emulator.webhooks import WebhookSender
 
@@ -39,7 +40,10 @@ class Emulator:
         self.state.load()
         self.sender = WebhookSender(self.state)
         self.agent = Agent(self.state, self.sender)
-        self.api_routes = GenesysApi(self.state, self.agent).routes()
+        self.api_routes = [
+            *OpenMessagingInbound(self.state, self.agent).routes(),
+            *GenesysApi(self.state, self.agent).routes(),
+        ]
         self.control_routes = Control(self.state, self.agent, self.sender).routes()
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None

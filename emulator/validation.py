@@ -1,5 +1,9 @@
 """Check JSON bodies against the official SDK's models (PureCloudPlatformClientV2).
 
+The one checker of the project: the emulator uses it on every request it receives, and the
+tests use it on the bodies the gateway builds (tests may import the emulator; production code
+never does).
+
 Each SDK model declares `swagger_types` (python name -> type string) and `attribute_map`
 (python name -> JSON name); enum constraints live in the property setters. The checker walks a
 JSON value against a model: unknown fields, wrong JSON types, values an enum setter rejects and
@@ -18,6 +22,11 @@ from functools import cache
 from typing import Any
 
 OUTDATED = "outdated_sdk_version"  # what SDK setters store for a value outside allowed_values
+
+# SDK 269's OpenEvent lists only eventType, yet Genesys documents (and the inbound typing
+# example uses) a `typing` object on each event: inbound events are checked against
+# OpenMessageEvent, the class the response uses, which has both.
+EVENT_OVERRIDES = {"events": "list[OpenMessageEvent]"}
 
 _LIST = re.compile(r"^list\[(.+)\]$")
 _DICT = re.compile(r"^dict\((\w+), (.+)\)$")
@@ -207,6 +216,15 @@ def validate(value: Any, model: str, overrides: dict[str, str] | None = None) ->
     issues: list[Issue] = []
     _check_model(value, model, "", overrides or {}, issues)
     return issues
+
+
+def problems(value: Any, model: str, overrides: dict[str, str] | None = None) -> list[str]:
+    """validate() as readable lines ('$.channel.from.nickName: unknown property for ...')."""
+    lines = []
+    for issue in validate(value, model, overrides):
+        where = "$" if issue.field == "$" else f"$.{issue.field}"
+        lines.append(f"{where}: {issue.message}")
+    return lines
 
 
 def lookup(value: Any, path: str) -> Any:

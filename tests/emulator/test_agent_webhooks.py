@@ -24,7 +24,7 @@ def conversation_id(genesys: Genesys) -> str:
 
 
 def _same_shape(payload: dict, reference: dict) -> None:
-    """Same keys at every level as the shared example (values differ)."""
+    """Same keys at every level as the example in tests/fixtures/genesys (values differ)."""
     assert payload.keys() == reference.keys()
     for key, value in reference.items():
         if isinstance(value, dict):

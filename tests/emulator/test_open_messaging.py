@@ -114,6 +114,41 @@ def test_receipt_is_recorded_on_the_outbound_message(genesys: Genesys) -> None:
     assert message["normalizedReceipts"][0]["status"] == "Delivered"
 
 
+@pytest.mark.parametrize("status", ["Sent", "Published", "Removed"])
+def test_receipt_statuses_genesys_does_not_support_are_rejected(
+    genesys: Genesys, status: str
+) -> None:
+    conversation_id = send_text(genesys, "hello").json()["conversationId"]
+    reply = genesys.control(f"conversations/{conversation_id}/reply", {"text": "hi", "wait": True})
+    receipt = example("inbound-receipt.json") | {"id": reply["message_id"], "status": status}
+
+    error = _rejected(genesys, "receipt", receipt)
+
+    assert [d["fieldName"] for d in error["details"]] == ["status"]
+    assert "Delivered or Failed" in error["message"]
+    [logged] = genesys.inspect(f"requests?path_prefix={INBOUND}/receipt")["entities"]
+    assert (logged["valid"], logged["status"]) == (False, 400)
+    message = genesys.call(
+        "GET", f"/api/v2/conversations/messages/{conversation_id}/messages/{reply['message_id']}"
+    ).json()
+    assert message["status"] == "sent"
+    assert "normalizedReceipts" not in message
+
+
+def test_failed_receipt_is_accepted(genesys: Genesys) -> None:
+    conversation_id = send_text(genesys, "hello").json()["conversationId"]
+    reply = genesys.control(f"conversations/{conversation_id}/reply", {"text": "hi", "wait": True})
+    receipt = example("inbound-receipt.json") | {"id": reply["message_id"], "status": "Failed"}
+
+    response = genesys.call("POST", f"{INBOUND}/receipt", json=receipt)
+
+    assert response.status_code == 200, response.text
+    message = genesys.call(
+        "GET", f"/api/v2/conversations/messages/{conversation_id}/messages/{reply['message_id']}"
+    ).json()
+    assert message["status"] == "delivery-failed"
+
+
 def test_receipt_for_unknown_message_is_not_found(genesys: Genesys) -> None:
     response = genesys.call("POST", f"{INBOUND}/receipt", json=example("inbound-receipt.json"))
 

@@ -1,4 +1,4 @@
-"""The signature scheme against the team's shared test vector."""
+"""The signature scheme against the test vector in tests/fixtures/genesys/webhook-signature.json."""
 
 import json
 

@@ -17,11 +17,11 @@ WHEN = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 def test_the_checker_catches_a_misspelt_field_and_a_wrong_enum() -> None:
     body = {"channel": {"messageid": "x", "time": "2026-01-31T12:00:00.000Z"}}
     assert sdk_problems(body, "OpenInboundNormalizedMessage") == [
-        "$.channel.messageid: not a field of OpenInboundMessageMessagingChannel"
+        "$.channel.messageid: unknown property for OpenInboundMessageMessagingChannel"
     ]
     receipt = {"id": "m", "status": "Read"}
     assert sdk_problems(receipt, "OpenInboundNormalizedReceipt") == [
-        "$.status: 'Read' is not one of ['Sent', 'Delivered', 'Failed', 'Published', 'Removed']"
+        "$.status: invalid value 'Read'; allowed: Sent, Delivered, Failed, Published, Removed"
     ]
 
 
