@@ -9,8 +9,20 @@ import pytest
 
 from tests.conftest import genesys_example
 from tests.webhooks.conftest import CONVERSATION_ID, CUSTOMER_ID, INTEGRATION_ID, USER_ID
-from webhooks import events
-from webhooks.events import GenesysEvent, PayloadError
+from webhooks.payloads.cloudevents import cloud_event_build, routing_key
+from webhooks.payloads.notifications import (
+    eventbridge_organization_id,
+    notification_is_heartbeat,
+    notification_normalise,
+    notification_unwrap,
+)
+from webhooks.payloads.open_messaging import (
+    open_messaging_integration_candidates,
+    open_messaging_normalise,
+)
+from webhooks.payloads.parsing import json_parse
+from webhooks.payloads.times import time_normalise
+from webhooks.payloads.types import EVENT_TYPES, UNHANDLED, GenesysEvent, PayloadError
 
 ORG_ID = "8a4d2c61-5f3b-4e97-b0c8-7d1e9a2f6b45"
 
@@ -19,7 +31,7 @@ def normalise_open(name_or_payload: str | dict[str, Any], conversation_id: str |
     payload = (
         genesys_example(name_or_payload) if isinstance(name_or_payload, str) else name_or_payload
     )
-    return events.open_messaging_normalise(
+    return open_messaging_normalise(
         payload=payload, integration_id=INTEGRATION_ID, conversation_id=conversation_id
     )
 
@@ -28,7 +40,7 @@ def normalise_notification(name_or_payload: str | dict[str, Any]) -> list[Genesy
     payload = (
         genesys_example(name_or_payload) if isinstance(name_or_payload, str) else name_or_payload
     )
-    return events.notification_normalise(events.notification_unwrap(payload))
+    return notification_normalise(notification_unwrap(payload))
 
 
 # --- Open Messaging -----------------------------------------------------------------------
@@ -142,7 +154,7 @@ def test_message_with_nothing_deliverable_is_recorded_but_not_published() -> Non
     payload.pop("text")
     payload["content"] = [{"contentType": "DatePicker", "datePicker": {}}]
     [event] = normalise_open(payload)
-    assert event.event_type == events.UNHANDLED
+    assert event.event_type == UNHANDLED
     assert not event.published
 
 
@@ -159,7 +171,7 @@ def test_other_events_are_not_published() -> None:
     payload = genesys_example("outbound-typing-event.json")
     payload["events"] = [{"eventType": "CoBrowse", "coBrowse": {}}]
     [event] = normalise_open(payload)
-    assert (event.event_type, event.published) == (events.UNHANDLED, False)
+    assert (event.event_type, event.published) == (UNHANDLED, False)
 
 
 def test_receipt_becomes_message_receipt() -> None:
@@ -184,7 +196,7 @@ def test_unknown_message_type_is_recorded_but_not_published() -> None:
     payload = genesys_example("outbound-agent-text.json")
     payload["type"] = "Unknown"
     [event] = normalise_open(payload)
-    assert (event.event_type, event.published) == (events.UNHANDLED, False)
+    assert (event.event_type, event.published) == (UNHANDLED, False)
     assert event.data["payload"] == payload
 
 
@@ -192,7 +204,7 @@ def test_without_a_known_conversation_the_customer_orders_the_events() -> None:
     [event] = normalise_open("outbound-agent-text.json", conversation_id=None)
     assert event.conversation_id is None
     assert event.ordering_key == f"customer:{INTEGRATION_ID}:{CUSTOMER_ID}"
-    document = events.cloud_event_build(event=event, tenant_slug="acme")
+    document = cloud_event_build(event=event, tenant_slug="acme")
     assert "subject" not in document
 
 
@@ -216,21 +228,21 @@ def test_open_messaging_shape_errors(mutate: Any, message: str) -> None:
 
 def test_integration_candidates_prefer_channel_id_then_the_direction() -> None:
     payload = genesys_example("outbound-agent-text.json")
-    assert events.open_messaging_integration_candidates(payload) == [
+    assert open_messaging_integration_candidates(payload) == [
         INTEGRATION_ID,
         CUSTOMER_ID,
     ]
     del payload["channel"]["id"]
-    assert events.open_messaging_integration_candidates(payload)[0] == INTEGRATION_ID
+    assert open_messaging_integration_candidates(payload)[0] == INTEGRATION_ID
     payload["direction"] = "Inbound"
     payload["channel"]["to"], payload["channel"]["from"] = (
         payload["channel"]["from"],
         payload["channel"]["to"],
     )
-    assert events.open_messaging_integration_candidates(payload)[0] == INTEGRATION_ID
+    assert open_messaging_integration_candidates(payload)[0] == INTEGRATION_ID
     for bad in ([], {"channel": "x"}, {"channel": {}}):
         with pytest.raises(PayloadError):
-            events.open_messaging_integration_candidates(bad)
+            open_messaging_integration_candidates(bad)
 
 
 # --- Notifications ------------------------------------------------------------------------
@@ -315,11 +327,9 @@ def test_user_end_without_transfer_and_acd_end_are_only_participant_left() -> No
 
 
 def test_presence_in_eventbridge_becomes_agent_presence() -> None:
-    notification = events.notification_unwrap(
-        genesys_example("notification-presence-eventbridge.json")
-    )
+    notification = notification_unwrap(genesys_example("notification-presence-eventbridge.json"))
     assert notification.organization_id == ORG_ID
-    [event] = events.notification_normalise(notification)
+    [event] = notification_normalise(notification)
     assert event == GenesysEvent(
         event_id="8d3f6b1a-2c7e-4a95-b4d0-6e1a9c5f3b27",
         event_type="agent.presence",
@@ -355,12 +365,12 @@ def test_unknown_topics_are_recorded_but_not_published() -> None:
     payload = genesys_example("notification-user-start.json")
     payload["topicName"] = payload["topicName"].replace("user.start", "wrapup")
     [event] = normalise_notification(payload)
-    assert (event.event_type, event.published) == (events.UNHANDLED, False)
+    assert (event.event_type, event.published) == (UNHANDLED, False)
     assert event.conversation_id == CONVERSATION_ID
     payload["topicName"] = "v2.routing.queues.q1.conversations.messages"
     [event] = normalise_notification(payload)
     assert (event.event_type, event.published, event.conversation_id) == (
-        events.UNHANDLED,
+        UNHANDLED,
         False,
         None,
     )
@@ -387,10 +397,10 @@ def test_envelope_id_wins_over_correlation_id_and_bare_detail_uses_correlation_i
 
 
 def test_heartbeat_is_recognised() -> None:
-    notification = events.notification_unwrap(
+    notification = notification_unwrap(
         {"topicName": "channel.metadata", "eventBody": {"message": "WebSocket Heartbeat"}}
     )
-    assert events.notification_is_heartbeat(notification)
+    assert notification_is_heartbeat(notification)
 
 
 @pytest.mark.parametrize(
@@ -407,7 +417,7 @@ def test_heartbeat_is_recognised() -> None:
 )
 def test_notification_shape_errors(payload: Any) -> None:
     with pytest.raises(PayloadError):
-        events.notification_unwrap(payload)
+        notification_unwrap(payload)
 
 
 def test_time_falls_back_to_the_envelope_when_the_body_has_none() -> None:
@@ -418,8 +428,8 @@ def test_time_falls_back_to_the_envelope_when_the_body_has_none() -> None:
 
 def test_eventbridge_source_names_the_organisation() -> None:
     source = f"aws.partner/genesys.com/cloud/{ORG_ID}/whatsapp-bridge"
-    assert events.eventbridge_organization_id(source) == ORG_ID
-    assert events.eventbridge_organization_id("nonsense") is None
+    assert eventbridge_organization_id(source) == ORG_ID
+    assert eventbridge_organization_id("nonsense") is None
 
 
 # --- Parsing and CloudEvents ----------------------------------------------------------------
@@ -442,15 +452,15 @@ def test_eventbridge_source_names_the_organisation() -> None:
 )
 def test_bodies_postgresql_could_not_store_are_rejected(body: bytes) -> None:
     with pytest.raises(PayloadError):
-        events.json_parse(body)
+        json_parse(body)
 
 
 def test_times_are_normalised_to_utc_milliseconds() -> None:
-    assert events.time_normalise("2026-01-31T13:00:00+01:00") == "2026-01-31T12:00:00.000Z"
-    assert events.time_normalise("2026-01-31T12:00:00") == "2026-01-31T12:00:00.000Z"
-    assert events.time_normalise(1769862602114) == "2026-01-31T12:30:02.114Z"
+    assert time_normalise("2026-01-31T13:00:00+01:00") == "2026-01-31T12:00:00.000Z"
+    assert time_normalise("2026-01-31T12:00:00") == "2026-01-31T12:00:00.000Z"
+    assert time_normalise(1769862602114) == "2026-01-31T12:30:02.114Z"
     for bad in (None, "", "soon", True, 10**30, float("nan")):
-        assert events.time_normalise(bad) is None
+        assert time_normalise(bad) is None
 
 
 @pytest.mark.parametrize(
@@ -487,8 +497,8 @@ def test_every_notification_example_makes_valid_cloud_events(example: str) -> No
 
 
 def assert_cloud_event(event: GenesysEvent, *, expected_subject: str | None) -> None:
-    document = events.cloud_event_build(event=event, tenant_slug="acme")
-    assert event.event_type in events.EVENT_TYPES
+    document = cloud_event_build(event=event, tenant_slug="acme")
+    assert event.event_type in EVENT_TYPES
     assert document["specversion"] == "1.0"
     assert document["id"] == event.event_id
     assert document["source"] == "genesys-gateway/acme"
@@ -499,7 +509,7 @@ def assert_cloud_event(event: GenesysEvent, *, expected_subject: str | None) -> 
     assert document.get("subject") == expected_subject
     assert document["data"] == event.data
     json.dumps(document)  # serialisable as published
-    assert events.routing_key(event_type=event.event_type, tenant_slug="acme") == (
+    assert routing_key(event_type=event.event_type, tenant_slug="acme") == (
         f"{event.event_type}.acme"
     )
 
@@ -549,14 +559,14 @@ def test_any_field_of_any_type_gives_events_or_a_payload_error(example: str) -> 
         for value in ODD_VALUES:
             payload = _replaced(original, path, value)
             try:
-                integration_id = events.open_messaging_integration_candidates(payload)[0]
-                found = events.open_messaging_normalise(
+                integration_id = open_messaging_integration_candidates(payload)[0]
+                found = open_messaging_normalise(
                     payload=payload, integration_id=integration_id, conversation_id=None
                 )
             except PayloadError:
                 continue
             for event in found:
-                json.dumps(events.cloud_event_build(event=event, tenant_slug="acme"))
+                json.dumps(cloud_event_build(event=event, tenant_slug="acme"))
 
 
 @pytest.mark.parametrize(
@@ -578,8 +588,8 @@ def test_any_notification_field_of_any_type_gives_events_or_a_payload_error(
         for value in ODD_VALUES:
             payload = _replaced(original, path, value)
             try:
-                found = events.notification_normalise(events.notification_unwrap(payload))
+                found = notification_normalise(notification_unwrap(payload))
             except PayloadError:
                 continue
             for event in found:
-                json.dumps(events.cloud_event_build(event=event, tenant_slug="acme"))
+                json.dumps(cloud_event_build(event=event, tenant_slug="acme"))
