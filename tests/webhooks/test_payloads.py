@@ -61,10 +61,14 @@ def test_agent_text_becomes_message_outbound() -> None:
             "customer_id": CUSTOMER_ID,
             "customer_id_type": "Phone",
             "text": "Hello Maria, I'm Alex. Let me look up order #4821 for you.",
+            "content": [],
             "attachments": [],
             "quick_replies": [],
             "quick_replies_title": None,
             "rich_content": [],
+            "template": None,
+            "location": None,
+            "list_picker": None,
             "originating_entity": "Human",
             "metadata": {},
         },
@@ -133,7 +137,7 @@ def test_quick_reply_v2_group_gives_the_same_list_with_its_title() -> None:
     ]
 
 
-def test_cards_and_carousels_pass_through_and_unknown_content_is_skipped() -> None:
+def test_cards_and_carousels_pass_through_and_every_item_stays_in_content() -> None:
     payload = genesys_example("outbound-structured-quick-replies.json")
     card = {"contentType": "Card", "card": {"title": "Order #4821", "actions": []}}
     carousel = {"contentType": "Carousel", "carousel": {"cards": [{"title": "A"}]}}
@@ -147,15 +151,82 @@ def test_cards_and_carousels_pass_through_and_unknown_content_is_skipped() -> No
     assert event.event_type == "message.outbound"
     assert event.data["rich_content"] == [card, carousel]
     assert event.data["quick_replies"] == []
+    assert event.data["content"] == payload["content"]
 
 
-def test_message_with_nothing_deliverable_is_recorded_but_not_published() -> None:
+def test_message_with_only_content_we_do_not_know_is_still_published() -> None:
     payload = genesys_example("outbound-agent-text.json")
     payload.pop("text")
-    payload["content"] = [{"contentType": "DatePicker", "datePicker": {}}]
+    item = {"contentType": "SomethingNew", "somethingNew": {"a": [1, 2]}}
+    payload["content"] = [item]
+    [event] = normalise_open(payload)
+    assert (event.event_type, event.published) == ("message.outbound", True)
+    assert event.data["content"] == [item]
+    assert event.data["text"] == ""
+
+
+def test_message_without_text_or_content_is_recorded_but_not_published() -> None:
+    payload = genesys_example("outbound-agent-text.json")
+    payload.pop("text")
+    payload["content"] = []
     [event] = normalise_open(payload)
     assert event.event_type == UNHANDLED
     assert not event.published
+    assert event.data["payload"] == payload
+
+
+def test_notification_content_gives_the_template_with_header_then_body_parameters() -> None:
+    payload = genesys_example("outbound-agent-text.json")
+    payload.pop("text")
+    template = {
+        "id": "order_shipped",
+        "language": "en_US",
+        "header": {"type": "Text", "parameters": [{"name": "h1", "text": "#4821"}]},
+        "body": {
+            "text": "Hi {{1}}, your order shipped on {{2}}.",
+            "parameters": [{"name": "1", "text": "Maria"}, {"name": "2", "text": "31 Jan"}],
+        },
+        "footer": {"text": "Reply STOP to opt out"},
+    }
+    payload["content"] = [{"contentType": "Notification", "template": template}]
+    [event] = normalise_open(payload)
+    assert event.event_type == "message.outbound"
+    assert event.data["template"] == {
+        "id": "order_shipped",
+        "language": "en_US",
+        "parameters": [
+            {"name": "h1", "text": "#4821"},
+            {"name": "1", "text": "Maria"},
+            {"name": "2", "text": "31 Jan"},
+        ],
+    }
+    assert event.data["content"] == payload["content"]
+
+
+def test_location_content_is_normalised_with_only_the_fields_given() -> None:
+    payload = genesys_example("outbound-agent-text.json")
+    location = {"latitude": 53.3498, "longitude": -6.2603, "address": "1 O'Connell St"}
+    payload["content"] = [{"contentType": "Location", "location": location}]
+    [event] = normalise_open(payload)
+    assert event.data["location"] == location
+    payload["content"] = [{"contentType": "Location", "location": {"latitude": True}}]
+    [event] = normalise_open(payload)
+    assert event.data["location"] == {"latitude": None, "longitude": None}
+
+
+def test_list_picker_content_is_passed_as_the_list_picker() -> None:
+    payload = genesys_example("outbound-agent-text.json")
+    picker = {
+        "id": "menu",
+        "sections": [{"title": "Orders", "items": [{"id": "track", "title": "Track"}]}],
+    }
+    payload["content"] = [
+        {"contentType": "ListPicker", "listPicker": picker},
+        {"contentType": "ListPicker", "listPicker": {"id": "second"}},
+    ]
+    [event] = normalise_open(payload)
+    assert event.data["list_picker"] == picker
+    assert [item["listPicker"]["id"] for item in event.data["content"]] == ["menu", "second"]
 
 
 def test_typing_event_becomes_agent_typing() -> None:

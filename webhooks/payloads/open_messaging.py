@@ -111,8 +111,9 @@ def _message(payload: dict[str, Any], base: dict[str, Any]) -> tuple[str, dict[s
     data = base | message_content_normalise(payload)
     data["originating_entity"] = as_str(payload.get("originatingEntity")) or None
     data["metadata"] = as_dict(payload.get("metadata"))
-    if not (data["text"] or data["attachments"] or data["quick_replies"] or data["rich_content"]):
-        return UNHANDLED, _unhandled("message without usable content", payload)
+    if not (data["text"] or data["content"]):
+        # Nothing to send at all; content the gateway does not understand is still sent.
+        return UNHANDLED, _unhandled("message without text or content", payload)
     return MESSAGE_OUTBOUND, data
 
 
