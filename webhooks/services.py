@@ -6,11 +6,13 @@ change; the relay is woken on commit and publishes from the table, never from he
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.expressions import DatabaseDefault
+from django.utils import timezone
 
 from genesys_gateway.problems import ProblemError
 from tenants.models import Conversation, Integration, Tenant
@@ -38,6 +40,7 @@ from webhooks.payloads.open_messaging import (
     open_messaging_normalise,
 )
 from webhooks.payloads.parsing import json_parse
+from webhooks.payloads.times import time_newest
 from webhooks.payloads.types import (
     CONVERSATION_DISCONNECTED,
     GenesysEvent,
@@ -60,6 +63,12 @@ class WebhookMalformed(ProblemError):
     status = 400
     slug = "malformed-webhook"
     title = "Malformed webhook"
+
+
+class WebhookStale(ProblemError):
+    status = 400
+    slug = "event-too-old"
+    title = "Event too old"
 
 
 class WebhookTargetNotFound(ProblemError):
@@ -178,6 +187,23 @@ def _store(
     return WebhookReceipt(result=result, event_ids=event_ids)
 
 
+def _refuse_stale(genesys_events: list[GenesysEvent], *, envelope_time: str | None) -> None:
+    """Refuse events older than the outbox keeps rows (docs/webhooks.md, "Stale events").
+
+    Their row may have been purged, so a captured webhook replayed now would be published
+    a second time. A 4xx, not a silent 200: the sender sees it, and Genesys does not
+    retry it. The newest time the payload carries counts, envelope included.
+    """
+    newest = time_newest(envelope_time, *(event.time for event in genesys_events))
+    max_age = timedelta(hours=settings.WEBHOOK_MAX_EVENT_AGE_HOURS)
+    if newest is not None and newest < timezone.now() - max_age:
+        raise WebhookStale(
+            f"The event is from {newest.isoformat()}, older than the "
+            f"{settings.WEBHOOK_MAX_EVENT_AGE_HOURS:g} hours the gateway remembers events; "
+            "a replay is not published again."
+        )
+
+
 def _parse(body: bytes) -> object:
     try:
         return json_parse(body)
@@ -225,6 +251,7 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
         )
     except PayloadError as exc:
         raise WebhookMalformed(str(exc)) from None
+    _refuse_stale(genesys_events, envelope_time=None)
     return _store(
         tenant=tenant,
         genesys_events=genesys_events,
@@ -307,6 +334,7 @@ def webhook_events_receive(*, body: bytes, signature: str, authorization: str) -
         new_conversation = NewConversation(
             conversation_id=conversation_id, integration=integration, customer_id=customer_id
         )
+    _refuse_stale(genesys_events, envelope_time=notification.envelope_time)
     return _store(
         tenant=tenant,
         genesys_events=genesys_events,

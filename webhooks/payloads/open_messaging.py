@@ -14,6 +14,7 @@ from webhooks.payloads.types import (
     MAX_CONVERSATION_ID,
     MAX_CUSTOMER_ID,
     MAX_EVENT_ID,
+    MAX_OUTBOX_EVENT_ID,
     MESSAGE_OUTBOUND,
     MESSAGE_RECEIPT,
     UNHANDLED,
@@ -91,9 +92,18 @@ def open_messaging_normalise(
     }
     normalise = _NORMALISERS.get(message_type, _other_type)
     event_type, data = normalise(payload, base)
+    event_id = message_id
+    if event_type == MESSAGE_RECEIPT:
+        # A receipt's id is the receipted message's: Sent, Delivered and Read of one
+        # message are three events.
+        event_id = genesys_id(
+            f"{message_id}:{data['status'] or ''}",
+            name="id and status",
+            max_length=MAX_OUTBOX_EVENT_ID,
+        )
     return [
         event_create(
-            event_id=message_id,
+            event_id=event_id,
             event_type=event_type,
             time=time,
             data=data,

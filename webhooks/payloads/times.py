@@ -37,3 +37,9 @@ def time_normalise(value: Any) -> str | None:
 
 def time_now() -> str:
     return time_format(datetime.now(tz=UTC))
+
+
+def time_newest(*values: str | None) -> datetime | None:
+    """The latest of some normalised times (`time_normalise` output); None if none given."""
+    moments = [datetime.fromisoformat(value) for value in values if value]
+    return max(moments, default=None)
