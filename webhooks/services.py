@@ -1,6 +1,6 @@
 """Writes for the webhook side: receive a Genesys webhook, store its events in the outbox.
 
-The rule (issue 5): a webhook is answered 200 only after its events are committed. Each
+The rule (docs/webhooks.md): a webhook is answered 200 only after its events are committed. Each
 webhook is one short transaction holding the outbox row(s) and any conversation state
 change; the relay is woken on commit and publishes from the table, never from here.
 """

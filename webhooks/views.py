@@ -1,4 +1,4 @@
-"""Webhook endpoints Genesys Cloud calls (CONTRACT section 3).
+"""Webhook endpoints Genesys Cloud calls (docs/webhooks.md).
 
 Plain Django views, because the signature is over the raw body: they check the size,
 call a service and turn its outcome into a status code. Genesys retries 429, 5xx and

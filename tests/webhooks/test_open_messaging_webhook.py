@@ -1,4 +1,4 @@
-"""POST /webhooks/genesys/open-messaging: one test per rule of CONTRACT section 3."""
+"""POST /webhooks/genesys/open-messaging: one test per rule of docs/webhooks.md."""
 
 import pytest
 from django.db import connection
