@@ -195,8 +195,11 @@ def _refuse_stale(genesys_events: list[GenesysEvent], *, envelope_time: str | No
     retry it. The newest time the payload carries counts, envelope included.
     """
     newest = time_newest(envelope_time, *(event.time for event in genesys_events))
-    max_age = timedelta(hours=settings.WEBHOOK_MAX_EVENT_AGE_HOURS)
-    if newest is not None and newest < timezone.now() - max_age:
+    try:
+        oldest_accepted = timezone.now() - timedelta(hours=settings.WEBHOOK_MAX_EVENT_AGE_HOURS)
+    except OverflowError:  # a limit reaching before year 1 is no limit
+        return
+    if newest is not None and newest < oldest_accepted:
         raise WebhookStale(
             f"The event is from {newest.isoformat()}, older than the "
             f"{settings.WEBHOOK_MAX_EVENT_AGE_HOURS:g} hours the gateway remembers events; "

@@ -114,3 +114,12 @@ def test_an_eventbridge_replay_is_refused_by_its_envelope_time_too(
 def test_the_default_age_limit_is_the_outbox_retention() -> None:
     base = importlib.import_module("settings.base")
     assert base.WEBHOOK_MAX_EVENT_AGE_HOURS == base.OUTBOX_RETENTION_HOURS
+
+
+def test_an_age_limit_beyond_the_calendar_is_no_limit(
+    webhook_client: Client, conversation: Conversation, settings: Any
+) -> None:
+    settings.WEBHOOK_MAX_EVENT_AGE_HOURS = 1e12
+    payload = genesys_example("outbound-agent-text.json")
+    response = post_open_messaging(webhook_client, compact(payload))
+    assert (response.status_code, response.json()["result"]) == (200, "accepted")
