@@ -24,6 +24,7 @@ import argparse
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import harness
@@ -37,7 +38,8 @@ SEED_PER_THREAD = 100
 
 def _template(integration_id: str) -> str:
     """An agent message as Genesys sends it (tests/fixtures/genesys/outbound-agent-text.json)
-    with `@ID@` where the message id goes and `@TO@` for the customer."""
+    with `@ID@` where the message id goes and `@TO@` for the customer, dated now: the
+    gateway refuses events older than the outbox retention."""
     payload = {
         "id": "@ID@",
         "channel": {
@@ -50,7 +52,7 @@ def _template(integration_id: str) -> str:
                 "id": integration_id,
                 "idType": "Opaque",
             },
-            "time": "2026-01-31T12:02:00.412Z",
+            "time": datetime.now(tz=UTC).isoformat(timespec="milliseconds"),
             "messageId": "@ID@",
         },
         "type": "Text",

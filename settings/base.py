@@ -167,6 +167,12 @@ OUTBOX_RETRY_BASE_S = env.float("OUTBOX_RETRY_BASE_S", default=5.0)
 OUTBOX_RETRY_MAX_S = env.float("OUTBOX_RETRY_MAX_S", default=600.0)
 # Published and ignored rows older than this are deleted by the retention task.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=72.0)
+# Webhook events older than this by their own timestamp are refused (400): their outbox
+# row may have been purged, so a replayed capture would be published again. Keep it at
+# most OUTBOX_RETENTION_HOURS (docs/webhooks.md, "Stale events").
+WEBHOOK_MAX_EVENT_AGE_HOURS = env.float(
+    "WEBHOOK_MAX_EVENT_AGE_HOURS", default=OUTBOX_RETENTION_HOURS
+)
 OUTBOX_RELAY_CONNECT_TIMEOUT_S = env.float("OUTBOX_RELAY_CONNECT_TIMEOUT_S", default=3.0)
 # A batch the broker does not confirm within this is treated as a broken connection.
 OUTBOX_RELAY_CONFIRM_TIMEOUT_S = env.float("OUTBOX_RELAY_CONFIRM_TIMEOUT_S", default=10.0)

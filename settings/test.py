@@ -10,3 +10,6 @@ LOGGING = {"level": "WARNING"}
 # No collectstatic before tests: let whitenoise look files up on demand.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# The recorded Genesys example payloads are dated January 2026 and must stay acceptable;
+# tests of the age limit set it back to the retention (tests/webhooks/test_replays.py).
+WEBHOOK_MAX_EVENT_AGE_HOURS = 24 * 365 * 100.0

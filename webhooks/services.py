@@ -1,16 +1,18 @@
 """Writes for the webhook side: receive a Genesys webhook, store its events in the outbox.
 
-The rule (issue 5): a webhook is answered 200 only after its events are committed. Each
+The rule (docs/webhooks.md): a webhook is answered 200 only after its events are committed. Each
 webhook is one short transaction holding the outbox row(s) and any conversation state
 change; the relay is woken on commit and publishes from the table, never from here.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.expressions import DatabaseDefault
+from django.utils import timezone
 
 from genesys_gateway.problems import ProblemError
 from tenants.models import Conversation, Integration, Tenant
@@ -21,9 +23,30 @@ from tenants.selectors import (
     tenant_get_by_organization,
 )
 from tenants.services import conversation_event_record, conversation_record
-from webhooks import events
-from webhooks.events import GenesysEvent, Notification, PayloadError
 from webhooks.models import OutboxMessage
+from webhooks.payloads.cloudevents import cloud_event_build, routing_key
+from webhooks.payloads.notifications import (
+    notification_conversation_id,
+    notification_customer_id,
+    notification_integration_ids,
+    notification_is_heartbeat,
+    notification_normalise,
+    notification_unwrap,
+)
+from webhooks.payloads.open_messaging import (
+    open_messaging_conversation_id,
+    open_messaging_customer_id,
+    open_messaging_integration_candidates,
+    open_messaging_normalise,
+)
+from webhooks.payloads.parsing import json_parse
+from webhooks.payloads.times import time_newest
+from webhooks.payloads.types import (
+    CONVERSATION_DISCONNECTED,
+    GenesysEvent,
+    Notification,
+    PayloadError,
+)
 from webhooks.relay import relay_wake
 from webhooks.signatures import bearer_matches, signature_matches
 
@@ -40,6 +63,12 @@ class WebhookMalformed(ProblemError):
     status = 400
     slug = "malformed-webhook"
     title = "Malformed webhook"
+
+
+class WebhookStale(ProblemError):
+    status = 400
+    slug = "event-too-old"
+    title = "Event too old"
 
 
 class WebhookTargetNotFound(ProblemError):
@@ -83,8 +112,8 @@ def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | No
         event_id=event.event_id,
         event_type=event.event_type,
         ordering_key=event.ordering_key,
-        routing_key=events.routing_key(event_type=event.event_type, tenant_slug=tenant.slug),
-        cloud_event=events.cloud_event_build(event=event, tenant_slug=tenant.slug),
+        routing_key=routing_key(event_type=event.event_type, tenant_slug=tenant.slug),
+        cloud_event=cloud_event_build(event=event, tenant_slug=tenant.slug),
         status=OutboxMessage.Status.PENDING if event.published else OutboxMessage.Status.IGNORED,
     )
     meta = OutboxMessage._meta
@@ -143,9 +172,7 @@ def _store(
                 conversation=conversation,
                 event_type=last.event_type,
                 event_at=datetime.fromisoformat(last.cloud_event["time"]),
-                disconnected=any(
-                    m.event_type == events.CONVERSATION_DISCONNECTED for m in published
-                ),
+                disconnected=any(m.event_type == CONVERSATION_DISCONNECTED for m in published),
             )
         if published:
             transaction.on_commit(relay_wake)
@@ -160,9 +187,29 @@ def _store(
     return WebhookReceipt(result=result, event_ids=event_ids)
 
 
+def _refuse_stale(genesys_events: list[GenesysEvent], *, envelope_time: str | None) -> None:
+    """Refuse events older than the outbox keeps rows (docs/webhooks.md, "Stale events").
+
+    Their row may have been purged, so a captured webhook replayed now would be published
+    a second time. A 4xx, not a silent 200: the sender sees it, and Genesys does not
+    retry it. The newest time the payload carries counts, envelope included.
+    """
+    newest = time_newest(envelope_time, *(event.time for event in genesys_events))
+    try:
+        oldest_accepted = timezone.now() - timedelta(hours=settings.WEBHOOK_MAX_EVENT_AGE_HOURS)
+    except OverflowError:  # a limit reaching before year 1 is no limit
+        return
+    if newest is not None and newest < oldest_accepted:
+        raise WebhookStale(
+            f"The event is from {newest.isoformat()}, older than the "
+            f"{settings.WEBHOOK_MAX_EVENT_AGE_HOURS:g} hours the gateway remembers events; "
+            "a replay is not published again."
+        )
+
+
 def _parse(body: bytes) -> object:
     try:
-        return events.json_parse(body)
+        return json_parse(body)
     except PayloadError as exc:
         raise WebhookMalformed(str(exc)) from None
 
@@ -180,7 +227,7 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
         raise WebhookUnauthorized("X-Hub-Signature-256 is missing.")
     payload = _parse(body)
     try:
-        candidates = events.open_messaging_integration_candidates(payload)
+        candidates = open_messaging_integration_candidates(payload)
     except PayloadError as exc:
         raise WebhookMalformed(str(exc)) from None
     integration = integration_get_first(integration_ids=candidates)
@@ -200,13 +247,14 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
         conversation_id = new_conversation.conversation_id
     structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
     try:
-        genesys_events = events.open_messaging_normalise(
+        genesys_events = open_messaging_normalise(
             payload=payload,
             integration_id=integration.integration_id,
             conversation_id=conversation_id,
         )
     except PayloadError as exc:
         raise WebhookMalformed(str(exc)) from None
+    _refuse_stale(genesys_events, envelope_time=None)
     return _store(
         tenant=tenant,
         genesys_events=genesys_events,
@@ -223,10 +271,8 @@ def _open_messaging_conversation(
     Genesys may put `conversationId` in the payload (not guaranteed); otherwise the
     newest conversation the API side recorded for this customer on this integration.
     """
-    customer_id = events.open_messaging_customer_id(
-        payload, integration_id=integration.integration_id
-    )
-    conversation_id = events.open_messaging_conversation_id(payload)
+    customer_id = open_messaging_customer_id(payload, integration_id=integration.integration_id)
+    conversation_id = open_messaging_conversation_id(payload)
     if conversation_id:
         conversation = conversation_get(conversation_id=conversation_id)
         if conversation is None:
@@ -252,12 +298,12 @@ def webhook_events_receive(*, body: bytes, signature: str, authorization: str) -
         raise WebhookUnauthorized("Neither X-Hub-Signature-256 nor Authorization is present.")
     payload = _parse(body)
     try:
-        notification = events.notification_unwrap(payload)
-        if events.notification_is_heartbeat(notification):
+        notification = notification_unwrap(payload)
+        if notification_is_heartbeat(notification):
             # Keep-alives of a WebSocket channel carry no tenant and change nothing.
             return WebhookReceipt(result="heartbeat")
-        conversation_id = events.notification_conversation_id(notification)
-        genesys_events = events.notification_normalise(notification)
+        conversation_id = notification_conversation_id(notification)
+        genesys_events = notification_normalise(notification)
     except PayloadError as exc:
         raise WebhookMalformed(str(exc)) from None
     structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
@@ -285,12 +331,13 @@ def webhook_events_receive(*, body: bytes, signature: str, authorization: str) -
     if conversation is None and conversation_id:
         customer_id = ""
         if integration is not None:
-            customer_id = events.notification_customer_id(
+            customer_id = notification_customer_id(
                 notification, integration_id=integration.integration_id
             )
         new_conversation = NewConversation(
             conversation_id=conversation_id, integration=integration, customer_id=customer_id
         )
+    _refuse_stale(genesys_events, envelope_time=notification.envelope_time)
     return _store(
         tenant=tenant,
         genesys_events=genesys_events,
@@ -308,9 +355,7 @@ def _notification_tenant(notification: Notification) -> tuple[Tenant | None, Int
     tenant = None
     if notification.organization_id:
         tenant = tenant_get_by_organization(organization_id=notification.organization_id)
-    integration = integration_get_first(
-        integration_ids=events.notification_integration_ids(notification)
-    )
+    integration = integration_get_first(integration_ids=notification_integration_ids(notification))
     if integration is not None and tenant is not None and integration.tenant_id != tenant.pk:
         integration = None
     if tenant is None and integration is not None:

@@ -1,4 +1,4 @@
-"""Webhook endpoints Genesys Cloud calls (CONTRACT section 3).
+"""Webhook endpoints Genesys Cloud calls (docs/webhooks.md).
 
 Plain Django views, because the signature is over the raw body: they check the size,
 call a service and turn its outcome into a status code. Genesys retries 429, 5xx and
@@ -29,6 +29,8 @@ RETRY_AFTER_S = "5"
 
 
 _RESULTS = {400: "malformed", 401: "unauthorized", 404: "not_found"}
+# Problems worth their own metric result, although their status is shared.
+_SLUG_RESULTS = {"event-too-old": "stale"}
 
 
 class BodyTooLarge(Exception):
@@ -120,7 +122,8 @@ def _webhook_answer(
         response = problem_response(
             status=exc.status, title=exc.title, detail=exc.detail, slug=exc.slug
         )
-        return response, _RESULTS.get(exc.status, exc.slug)
+        result = _SLUG_RESULTS.get(exc.slug) or _RESULTS.get(exc.status, exc.slug)
+        return response, result
     except (DatabaseError, InterfaceError) as exc:
         # Nothing was committed: 503 makes Genesys deliver the webhook again.
         logger.warning("webhook.database_unavailable", error=str(exc))

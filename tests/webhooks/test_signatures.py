@@ -7,7 +7,7 @@ import hmac
 from tests.conftest import genesys_example
 from webhooks.signatures import bearer_matches, signature_compute, signature_matches
 
-# shared/genesys/examples/webhook-signature.json, verbatim.
+# tests/fixtures/genesys/webhook-signature.json, verbatim.
 VECTOR_SECRET = "wa-bridge-test-secret-0123456789"
 VECTOR_RAW_BODY = '{"id":"c7a2e915-4f0b-4d3e-a8c6-1e5b9d2f7a60","channel":{"id":"6f1c2a9e-3b7d-4c1e-9a52-0d8e4b7f1a23","platform":"Open","type":"Private","to":{"id":"+15550123456","idType":"Phone"},"from":{"nickname":"WhatsApp Bridge (prod)","id":"6f1c2a9e-3b7d-4c1e-9a52-0d8e4b7f1a23","idType":"Opaque"},"time":"2026-01-31T12:02:00.412Z","messageId":"c7a2e915-4f0b-4d3e-a8c6-1e5b9d2f7a60"},"type":"Text","text":"Hello Maria, I\'m Alex. Let me look up order #4821 for you.","originatingEntity":"Human","direction":"Outbound"}'  # noqa: E501  # the vector must stay byte-identical
 VECTOR_HEADER = "sha256=JT9W9gsf2HRtmAGHxH3/BZohcHVZx+ThlpPRqm709dw="

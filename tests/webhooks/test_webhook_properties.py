@@ -19,9 +19,15 @@ from hypothesis import strategies as st
 from tenants.models import Conversation
 from tests.conftest import WEBHOOK_SECRET, genesys_example
 from tests.webhooks.conftest import EVENTS_SECRET, post_events, post_open_messaging
-from webhooks import events
-from webhooks.events import PayloadError
 from webhooks.models import OutboxMessage
+from webhooks.payloads.cloudevents import cloud_event_build
+from webhooks.payloads.notifications import notification_normalise, notification_unwrap
+from webhooks.payloads.open_messaging import (
+    open_messaging_integration_candidates,
+    open_messaging_normalise,
+)
+from webhooks.payloads.parsing import json_parse
+from webhooks.payloads.types import PayloadError
 
 OPEN_MESSAGING_EXAMPLES = [
     "outbound-agent-text.json",
@@ -163,15 +169,15 @@ def test_events_never_fail_and_store_only_authenticated_known_shapes(
 @given(payload=mutated_examples(OPEN_MESSAGING_EXAMPLES) | json_values)
 def test_open_messaging_normaliser_raises_only_payload_errors(payload: Any) -> None:
     try:
-        payload = events.json_parse(_body(payload))  # what the view hands on
-        candidates = events.open_messaging_integration_candidates(payload)
-        found = events.open_messaging_normalise(
+        payload = json_parse(_body(payload))  # what the view hands on
+        candidates = open_messaging_integration_candidates(payload)
+        found = open_messaging_normalise(
             payload=payload, integration_id=candidates[0], conversation_id=None
         )
     except PayloadError:
         return
     for found_event in found:
-        document = events.cloud_event_build(event=found_event, tenant_slug="acme")
+        document = cloud_event_build(event=found_event, tenant_slug="acme")
         json.dumps(document, allow_nan=False)
 
 
@@ -179,11 +185,11 @@ def test_open_messaging_normaliser_raises_only_payload_errors(payload: Any) -> N
 @given(payload=mutated_examples(NOTIFICATION_EXAMPLES) | json_values)
 def test_notification_normaliser_raises_only_payload_errors(payload: Any) -> None:
     try:
-        payload = events.json_parse(_body(payload))  # what the view hands on
-        notification = events.notification_unwrap(payload)
-        found = events.notification_normalise(notification)
+        payload = json_parse(_body(payload))  # what the view hands on
+        notification = notification_unwrap(payload)
+        found = notification_normalise(notification)
     except PayloadError:
         return
     for found_event in found:
-        document = events.cloud_event_build(event=found_event, tenant_slug="acme")
+        document = cloud_event_build(event=found_event, tenant_slug="acme")
         json.dumps(document, allow_nan=False)

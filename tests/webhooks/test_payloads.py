@@ -9,8 +9,20 @@ import pytest
 
 from tests.conftest import genesys_example
 from tests.webhooks.conftest import CONVERSATION_ID, CUSTOMER_ID, INTEGRATION_ID, USER_ID
-from webhooks import events
-from webhooks.events import GenesysEvent, PayloadError
+from webhooks.payloads.cloudevents import cloud_event_build, routing_key
+from webhooks.payloads.notifications import (
+    eventbridge_organization_id,
+    notification_is_heartbeat,
+    notification_normalise,
+    notification_unwrap,
+)
+from webhooks.payloads.open_messaging import (
+    open_messaging_integration_candidates,
+    open_messaging_normalise,
+)
+from webhooks.payloads.parsing import json_parse
+from webhooks.payloads.times import time_normalise
+from webhooks.payloads.types import EVENT_TYPES, UNHANDLED, GenesysEvent, PayloadError
 
 ORG_ID = "8a4d2c61-5f3b-4e97-b0c8-7d1e9a2f6b45"
 
@@ -19,7 +31,7 @@ def normalise_open(name_or_payload: str | dict[str, Any], conversation_id: str |
     payload = (
         genesys_example(name_or_payload) if isinstance(name_or_payload, str) else name_or_payload
     )
-    return events.open_messaging_normalise(
+    return open_messaging_normalise(
         payload=payload, integration_id=INTEGRATION_ID, conversation_id=conversation_id
     )
 
@@ -28,7 +40,7 @@ def normalise_notification(name_or_payload: str | dict[str, Any]) -> list[Genesy
     payload = (
         genesys_example(name_or_payload) if isinstance(name_or_payload, str) else name_or_payload
     )
-    return events.notification_normalise(events.notification_unwrap(payload))
+    return notification_normalise(notification_unwrap(payload))
 
 
 # --- Open Messaging -----------------------------------------------------------------------
@@ -49,10 +61,14 @@ def test_agent_text_becomes_message_outbound() -> None:
             "customer_id": CUSTOMER_ID,
             "customer_id_type": "Phone",
             "text": "Hello Maria, I'm Alex. Let me look up order #4821 for you.",
+            "content": [],
             "attachments": [],
             "quick_replies": [],
             "quick_replies_title": None,
             "rich_content": [],
+            "template": None,
+            "location": None,
+            "list_picker": None,
             "originating_entity": "Human",
             "metadata": {},
         },
@@ -121,7 +137,7 @@ def test_quick_reply_v2_group_gives_the_same_list_with_its_title() -> None:
     ]
 
 
-def test_cards_and_carousels_pass_through_and_unknown_content_is_skipped() -> None:
+def test_cards_and_carousels_pass_through_and_every_item_stays_in_content() -> None:
     payload = genesys_example("outbound-structured-quick-replies.json")
     card = {"contentType": "Card", "card": {"title": "Order #4821", "actions": []}}
     carousel = {"contentType": "Carousel", "carousel": {"cards": [{"title": "A"}]}}
@@ -135,15 +151,82 @@ def test_cards_and_carousels_pass_through_and_unknown_content_is_skipped() -> No
     assert event.event_type == "message.outbound"
     assert event.data["rich_content"] == [card, carousel]
     assert event.data["quick_replies"] == []
+    assert event.data["content"] == payload["content"]
 
 
-def test_message_with_nothing_deliverable_is_recorded_but_not_published() -> None:
+def test_message_with_only_content_we_do_not_know_is_still_published() -> None:
     payload = genesys_example("outbound-agent-text.json")
     payload.pop("text")
-    payload["content"] = [{"contentType": "DatePicker", "datePicker": {}}]
+    item = {"contentType": "SomethingNew", "somethingNew": {"a": [1, 2]}}
+    payload["content"] = [item]
     [event] = normalise_open(payload)
-    assert event.event_type == events.UNHANDLED
+    assert (event.event_type, event.published) == ("message.outbound", True)
+    assert event.data["content"] == [item]
+    assert event.data["text"] == ""
+
+
+def test_message_without_text_or_content_is_recorded_but_not_published() -> None:
+    payload = genesys_example("outbound-agent-text.json")
+    payload.pop("text")
+    payload["content"] = []
+    [event] = normalise_open(payload)
+    assert event.event_type == UNHANDLED
     assert not event.published
+    assert event.data["payload"] == payload
+
+
+def test_notification_content_gives_the_template_with_header_then_body_parameters() -> None:
+    payload = genesys_example("outbound-agent-text.json")
+    payload.pop("text")
+    template = {
+        "id": "order_shipped",
+        "language": "en_US",
+        "header": {"type": "Text", "parameters": [{"name": "h1", "text": "#4821"}]},
+        "body": {
+            "text": "Hi {{1}}, your order shipped on {{2}}.",
+            "parameters": [{"name": "1", "text": "Maria"}, {"name": "2", "text": "31 Jan"}],
+        },
+        "footer": {"text": "Reply STOP to opt out"},
+    }
+    payload["content"] = [{"contentType": "Notification", "template": template}]
+    [event] = normalise_open(payload)
+    assert event.event_type == "message.outbound"
+    assert event.data["template"] == {
+        "id": "order_shipped",
+        "language": "en_US",
+        "parameters": [
+            {"name": "h1", "text": "#4821"},
+            {"name": "1", "text": "Maria"},
+            {"name": "2", "text": "31 Jan"},
+        ],
+    }
+    assert event.data["content"] == payload["content"]
+
+
+def test_location_content_is_normalised_with_only_the_fields_given() -> None:
+    payload = genesys_example("outbound-agent-text.json")
+    location = {"latitude": 53.3498, "longitude": -6.2603, "address": "1 O'Connell St"}
+    payload["content"] = [{"contentType": "Location", "location": location}]
+    [event] = normalise_open(payload)
+    assert event.data["location"] == location
+    payload["content"] = [{"contentType": "Location", "location": {"latitude": True}}]
+    [event] = normalise_open(payload)
+    assert event.data["location"] == {"latitude": None, "longitude": None}
+
+
+def test_list_picker_content_is_passed_as_the_list_picker() -> None:
+    payload = genesys_example("outbound-agent-text.json")
+    picker = {
+        "id": "menu",
+        "sections": [{"title": "Orders", "items": [{"id": "track", "title": "Track"}]}],
+    }
+    payload["content"] = [
+        {"contentType": "ListPicker", "listPicker": picker},
+        {"contentType": "ListPicker", "listPicker": {"id": "second"}},
+    ]
+    [event] = normalise_open(payload)
+    assert event.data["list_picker"] == picker
+    assert [item["listPicker"]["id"] for item in event.data["content"]] == ["menu", "second"]
 
 
 def test_typing_event_becomes_agent_typing() -> None:
@@ -159,13 +242,14 @@ def test_other_events_are_not_published() -> None:
     payload = genesys_example("outbound-typing-event.json")
     payload["events"] = [{"eventType": "CoBrowse", "coBrowse": {}}]
     [event] = normalise_open(payload)
-    assert (event.event_type, event.published) == (events.UNHANDLED, False)
+    assert (event.event_type, event.published) == (UNHANDLED, False)
 
 
 def test_receipt_becomes_message_receipt() -> None:
     [event] = normalise_open("outbound-receipt.json", conversation_id=CONVERSATION_ID)
     assert event.event_type == "message.receipt"
-    assert event.event_id == "0b6c9f4e-7d21-4a8f-b3c5-92e1d7a6f480"
+    # The receipted message's id and the status: each status of one message is an event.
+    assert event.event_id == "0b6c9f4e-7d21-4a8f-b3c5-92e1d7a6f480:Failed"
     assert event.data | {"reasons": None} == {
         "message_id": "0b6c9f4e-7d21-4a8f-b3c5-92e1d7a6f480",
         "conversation_id": CONVERSATION_ID,
@@ -184,7 +268,7 @@ def test_unknown_message_type_is_recorded_but_not_published() -> None:
     payload = genesys_example("outbound-agent-text.json")
     payload["type"] = "Unknown"
     [event] = normalise_open(payload)
-    assert (event.event_type, event.published) == (events.UNHANDLED, False)
+    assert (event.event_type, event.published) == (UNHANDLED, False)
     assert event.data["payload"] == payload
 
 
@@ -192,7 +276,7 @@ def test_without_a_known_conversation_the_customer_orders_the_events() -> None:
     [event] = normalise_open("outbound-agent-text.json", conversation_id=None)
     assert event.conversation_id is None
     assert event.ordering_key == f"customer:{INTEGRATION_ID}:{CUSTOMER_ID}"
-    document = events.cloud_event_build(event=event, tenant_slug="acme")
+    document = cloud_event_build(event=event, tenant_slug="acme")
     assert "subject" not in document
 
 
@@ -216,21 +300,21 @@ def test_open_messaging_shape_errors(mutate: Any, message: str) -> None:
 
 def test_integration_candidates_prefer_channel_id_then_the_direction() -> None:
     payload = genesys_example("outbound-agent-text.json")
-    assert events.open_messaging_integration_candidates(payload) == [
+    assert open_messaging_integration_candidates(payload) == [
         INTEGRATION_ID,
         CUSTOMER_ID,
     ]
     del payload["channel"]["id"]
-    assert events.open_messaging_integration_candidates(payload)[0] == INTEGRATION_ID
+    assert open_messaging_integration_candidates(payload)[0] == INTEGRATION_ID
     payload["direction"] = "Inbound"
     payload["channel"]["to"], payload["channel"]["from"] = (
         payload["channel"]["from"],
         payload["channel"]["to"],
     )
-    assert events.open_messaging_integration_candidates(payload)[0] == INTEGRATION_ID
+    assert open_messaging_integration_candidates(payload)[0] == INTEGRATION_ID
     for bad in ([], {"channel": "x"}, {"channel": {}}):
         with pytest.raises(PayloadError):
-            events.open_messaging_integration_candidates(bad)
+            open_messaging_integration_candidates(bad)
 
 
 # --- Notifications ------------------------------------------------------------------------
@@ -315,11 +399,9 @@ def test_user_end_without_transfer_and_acd_end_are_only_participant_left() -> No
 
 
 def test_presence_in_eventbridge_becomes_agent_presence() -> None:
-    notification = events.notification_unwrap(
-        genesys_example("notification-presence-eventbridge.json")
-    )
+    notification = notification_unwrap(genesys_example("notification-presence-eventbridge.json"))
     assert notification.organization_id == ORG_ID
-    [event] = events.notification_normalise(notification)
+    [event] = notification_normalise(notification)
     assert event == GenesysEvent(
         event_id="8d3f6b1a-2c7e-4a95-b4d0-6e1a9c5f3b27",
         event_type="agent.presence",
@@ -355,12 +437,12 @@ def test_unknown_topics_are_recorded_but_not_published() -> None:
     payload = genesys_example("notification-user-start.json")
     payload["topicName"] = payload["topicName"].replace("user.start", "wrapup")
     [event] = normalise_notification(payload)
-    assert (event.event_type, event.published) == (events.UNHANDLED, False)
+    assert (event.event_type, event.published) == (UNHANDLED, False)
     assert event.conversation_id == CONVERSATION_ID
     payload["topicName"] = "v2.routing.queues.q1.conversations.messages"
     [event] = normalise_notification(payload)
     assert (event.event_type, event.published, event.conversation_id) == (
-        events.UNHANDLED,
+        UNHANDLED,
         False,
         None,
     )
@@ -387,10 +469,10 @@ def test_envelope_id_wins_over_correlation_id_and_bare_detail_uses_correlation_i
 
 
 def test_heartbeat_is_recognised() -> None:
-    notification = events.notification_unwrap(
+    notification = notification_unwrap(
         {"topicName": "channel.metadata", "eventBody": {"message": "WebSocket Heartbeat"}}
     )
-    assert events.notification_is_heartbeat(notification)
+    assert notification_is_heartbeat(notification)
 
 
 @pytest.mark.parametrize(
@@ -407,7 +489,7 @@ def test_heartbeat_is_recognised() -> None:
 )
 def test_notification_shape_errors(payload: Any) -> None:
     with pytest.raises(PayloadError):
-        events.notification_unwrap(payload)
+        notification_unwrap(payload)
 
 
 def test_time_falls_back_to_the_envelope_when_the_body_has_none() -> None:
@@ -418,8 +500,8 @@ def test_time_falls_back_to_the_envelope_when_the_body_has_none() -> None:
 
 def test_eventbridge_source_names_the_organisation() -> None:
     source = f"aws.partner/genesys.com/cloud/{ORG_ID}/whatsapp-bridge"
-    assert events.eventbridge_organization_id(source) == ORG_ID
-    assert events.eventbridge_organization_id("nonsense") is None
+    assert eventbridge_organization_id(source) == ORG_ID
+    assert eventbridge_organization_id("nonsense") is None
 
 
 # --- Parsing and CloudEvents ----------------------------------------------------------------
@@ -442,15 +524,15 @@ def test_eventbridge_source_names_the_organisation() -> None:
 )
 def test_bodies_postgresql_could_not_store_are_rejected(body: bytes) -> None:
     with pytest.raises(PayloadError):
-        events.json_parse(body)
+        json_parse(body)
 
 
 def test_times_are_normalised_to_utc_milliseconds() -> None:
-    assert events.time_normalise("2026-01-31T13:00:00+01:00") == "2026-01-31T12:00:00.000Z"
-    assert events.time_normalise("2026-01-31T12:00:00") == "2026-01-31T12:00:00.000Z"
-    assert events.time_normalise(1769862602114) == "2026-01-31T12:30:02.114Z"
+    assert time_normalise("2026-01-31T13:00:00+01:00") == "2026-01-31T12:00:00.000Z"
+    assert time_normalise("2026-01-31T12:00:00") == "2026-01-31T12:00:00.000Z"
+    assert time_normalise(1769862602114) == "2026-01-31T12:30:02.114Z"
     for bad in (None, "", "soon", True, 10**30, float("nan")):
-        assert events.time_normalise(bad) is None
+        assert time_normalise(bad) is None
 
 
 @pytest.mark.parametrize(
@@ -487,8 +569,8 @@ def test_every_notification_example_makes_valid_cloud_events(example: str) -> No
 
 
 def assert_cloud_event(event: GenesysEvent, *, expected_subject: str | None) -> None:
-    document = events.cloud_event_build(event=event, tenant_slug="acme")
-    assert event.event_type in events.EVENT_TYPES
+    document = cloud_event_build(event=event, tenant_slug="acme")
+    assert event.event_type in EVENT_TYPES
     assert document["specversion"] == "1.0"
     assert document["id"] == event.event_id
     assert document["source"] == "genesys-gateway/acme"
@@ -499,7 +581,7 @@ def assert_cloud_event(event: GenesysEvent, *, expected_subject: str | None) -> 
     assert document.get("subject") == expected_subject
     assert document["data"] == event.data
     json.dumps(document)  # serialisable as published
-    assert events.routing_key(event_type=event.event_type, tenant_slug="acme") == (
+    assert routing_key(event_type=event.event_type, tenant_slug="acme") == (
         f"{event.event_type}.acme"
     )
 
@@ -549,14 +631,14 @@ def test_any_field_of_any_type_gives_events_or_a_payload_error(example: str) -> 
         for value in ODD_VALUES:
             payload = _replaced(original, path, value)
             try:
-                integration_id = events.open_messaging_integration_candidates(payload)[0]
-                found = events.open_messaging_normalise(
+                integration_id = open_messaging_integration_candidates(payload)[0]
+                found = open_messaging_normalise(
                     payload=payload, integration_id=integration_id, conversation_id=None
                 )
             except PayloadError:
                 continue
             for event in found:
-                json.dumps(events.cloud_event_build(event=event, tenant_slug="acme"))
+                json.dumps(cloud_event_build(event=event, tenant_slug="acme"))
 
 
 @pytest.mark.parametrize(
@@ -578,8 +660,8 @@ def test_any_notification_field_of_any_type_gives_events_or_a_payload_error(
         for value in ODD_VALUES:
             payload = _replaced(original, path, value)
             try:
-                found = events.notification_normalise(events.notification_unwrap(payload))
+                found = notification_normalise(notification_unwrap(payload))
             except PayloadError:
                 continue
             for event in found:
-                json.dumps(events.cloud_event_build(event=event, tenant_slug="acme"))
+                json.dumps(cloud_event_build(event=event, tenant_slug="acme"))

@@ -1,0 +1,81 @@
+"""JSON safety checks and the coercions every payload reader uses.
+
+Anything PostgreSQL's jsonb could not store, or a Genesys id that would not fit our
+columns, raises `PayloadError` (HTTP 400).
+"""
+
+import json
+import math
+from typing import Any
+
+from webhooks.payloads.types import PayloadError
+
+
+def _reject_constant(name: str) -> Any:
+    raise PayloadError(f"{name} is not valid JSON")
+
+
+def json_parse(body: bytes) -> Any:
+    """Parse a request body; anything PostgreSQL's jsonb could not store is a PayloadError."""
+    try:
+        value = json.loads(body, parse_constant=_reject_constant)
+    except PayloadError:
+        raise
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd nesting
+        raise PayloadError("The body is not valid JSON.") from exc
+    storable_require(value)
+    return value
+
+
+def storable_require(value: Any) -> None:
+    """Strings must be valid UTF-8 without NUL, numbers finite (jsonb rejects the rest)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise PayloadError("The body contains a NUL character.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:  # lone surrogates from \ud800 escapes
+                raise PayloadError("The body contains an invalid unicode escape.") from exc
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise PayloadError("The body contains a number out of range.")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, compact: a re-serialised copy of a payload gives the same text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def as_int(value: Any) -> int | None:
+    """An integer, never a bool (JSON true is no number)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def genesys_id(value: Any, *, name: str, max_length: int, required: bool = True) -> str:
+    """A Genesys id: a non-empty string that fits our columns."""
+    if not isinstance(value, str) or not value.strip():
+        if required:
+            raise PayloadError(f"{name} is missing.")
+        return ""
+    if len(value) > max_length:
+        raise PayloadError(f"{name} is longer than {max_length} characters.")
+    return value
