@@ -61,7 +61,9 @@ def _bare_bodies(directory: Path, *, integration_id: str, prefix: str, count: in
 def _expect(result: WrkResult, status: int) -> WrkResult:
     other = {code: n for code, n in result.statuses.items() if code != status}
     if other or result.errors:
-        raise SystemExit(f"ingest: {result.name}: unexpected answers {other}, errors {result.errors}")
+        raise SystemExit(
+            f"ingest: {result.name}: unexpected answers {other}, errors {result.errors}"
+        )
     return result
 
 
@@ -89,36 +91,65 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
             ),
         ):
 
-            def phase(name: str, url: str, path: str, status: int, bodies: Path | None = None,
-                      delay_ms: int = 0) -> WrkResult:
+            def phase(
+                name: str,
+                url: str,
+                path: str,
+                status: int,
+                bodies: Path | None = None,
+                delay_ms: int = 0,
+            ) -> WrkResult:
                 return _expect(
-                    wrk_run(name, base_url=url, path=path, seconds=seconds,
-                            threads=WRK_THREADS, connections=connections, bodies=bodies,
-                            delay_ms=delay_ms),
+                    wrk_run(
+                        name,
+                        base_url=url,
+                        path=path,
+                        seconds=seconds,
+                        threads=WRK_THREADS,
+                        connections=connections,
+                        bodies=bodies,
+                        delay_ms=delay_ms,
+                    ),
                     status,
                 )
 
             def bodies(kind: str, r: int) -> Path:
                 directory = workdir / f"{kind}-{r}"
                 if kind == "gateway":
-                    return _gateway_bodies(directory, integration_id=integration_id,
-                                           secret=secret, prefix=f"{run_id}-r{r}",
-                                           count=per_thread)
-                return _bare_bodies(directory, integration_id=integration_id,
-                                    prefix=f"{run_id}-bare-r{r}", count=per_thread)
+                    return _gateway_bodies(
+                        directory,
+                        integration_id=integration_id,
+                        secret=secret,
+                        prefix=f"{run_id}-r{r}",
+                        count=per_thread,
+                    )
+                return _bare_bodies(
+                    directory,
+                    integration_id=integration_id,
+                    prefix=f"{run_id}-bare-r{r}",
+                    count=per_thread,
+                )
 
             # Warm both: connections, imports, caches.
             phase("warm bare", bare_url, "/insert", 202, bodies("bare", 99))
             phase("warm gateway", gateway_url, PATH, 200, bodies("gateway", 99))
             series: dict[str, list[WrkResult]] = {}
             plan: list[tuple[str, Callable[[int], WrkResult]]] = [
-                ("bare insert", lambda r: phase("bare insert", bare_url, "/insert", 202,
-                                                bodies("bare", r))),
-                ("gateway accepted", lambda r: phase("gateway accepted", gateway_url, PATH, 200,
-                                                     bodies("gateway", r))),
+                (
+                    "bare insert",
+                    lambda r: phase("bare insert", bare_url, "/insert", 202, bodies("bare", r)),
+                ),
+                (
+                    "gateway accepted",
+                    lambda r: phase(
+                        "gateway accepted", gateway_url, PATH, 200, bodies("gateway", r)
+                    ),
+                ),
                 ("bare healthz", lambda r: phase("bare healthz", bare_url, "/healthz", 200)),
-                ("gateway healthz", lambda r: phase("gateway healthz", gateway_url, "/healthz",
-                                                    200)),
+                (
+                    "gateway healthz",
+                    lambda r: phase("gateway healthz", gateway_url, "/healthz", 200),
+                ),
             ]
             for r in range(rounds):
                 for name, measure in plan:
@@ -128,18 +159,37 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
             # Each connection sends one request, waits for it, then waits delay(): the
             # rate is about connections * 1000 / (delay + latency).
             delay_ms = max(1, round(connections * 1000 / rate))
-            paced = phase("gateway accepted, half rate", gateway_url, PATH, 200,
-                          bodies("gateway", 100), delay_ms=delay_ms)
-    return _report(series, paced=paced, target_rate=rate, seconds=seconds, rounds=rounds,
-                   connections=connections)
+            paced = phase(
+                "gateway accepted, half rate",
+                gateway_url,
+                PATH,
+                200,
+                bodies("gateway", 100),
+                delay_ms=delay_ms,
+            )
+    return _report(
+        series,
+        paced=paced,
+        target_rate=rate,
+        seconds=seconds,
+        rounds=rounds,
+        connections=connections,
+    )
 
 
 def _median(results: list[WrkResult], value: Callable[[WrkResult], float]) -> float:
     return statistics.median(value(x) for x in results)
 
 
-def _report(series: dict[str, list[WrkResult]], *, paced: WrkResult, target_rate: float,
-            seconds: float, rounds: int, connections: int) -> dict[str, float]:
+def _report(
+    series: dict[str, list[WrkResult]],
+    *,
+    paced: WrkResult,
+    target_rate: float,
+    seconds: float,
+    rounds: int,
+    connections: int,
+) -> dict[str, float]:
     print(
         f"webhook ingest vs a bare Django view, gunicorn 2 workers x 4 threads each, "
         f"PostgreSQL, wrk -t{WRK_THREADS} -c{connections}, {rounds} rounds x {seconds:.0f} s "
