@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.contrib import admin
 
+from outbound.genesys.ratelimit import rate_limit_level, rate_limit_rate_per_s
 from outbound.models import GenesysRateLimit, GenesysToken, InboundMessage, InboundReceipt
-from outbound.services.access import rate_limit_level, rate_limit_rate_per_s
 from tenants.admin import ReadOnlyAdmin
 
 

@@ -228,7 +228,8 @@ GENESYS_MAX_ATTEMPTS = env.int("GENESYS_MAX_ATTEMPTS", default=4)
 # Capped exponential backoff with jitter between attempts: base * 2**n, at most max.
 GENESYS_BACKOFF_BASE_S = env.float("GENESYS_BACKOFF_BASE_S", default=0.5)
 GENESYS_BACKOFF_MAX_S = env.float("GENESYS_BACKOFF_MAX_S", default=8.0)
-# Retry-After given to the WABA platform on a 503 when Genesys gave none.
+# Retry-After given to the WABA platform on a 503 when Genesys gave none, and on a 409
+# while an identical request is still talking to Genesys.
 GENESYS_DEFAULT_RETRY_AFTER_S = env.int("GENESYS_DEFAULT_RETRY_AFTER_S", default=5)
 # Pooled connections per Genesys host and process.
 GENESYS_POOL_MAXSIZE = env.int("GENESYS_POOL_MAXSIZE", default=20)

@@ -9,10 +9,11 @@ import responses
 from django.test import Client
 from django.utils import timezone
 
-from outbound.genesys import GenesysRateLimitedError
+from outbound.errors import genesys_problem
+from outbound.genesys import GenesysRateLimitedError, genesys_token_get, rate_limit_acquire
 from outbound.models import GenesysRateLimit, GenesysToken
 from outbound.services import tenant_verify
-from outbound.services.access import genesys_client, genesys_token_get, rate_limit_acquire
+from outbound.services.access import genesys_client
 from tenants import crypto
 from tenants.models import Tenant
 from tests.outbound.conftest import API, TOKEN_URL, FakeClock, run_in_threads
@@ -145,8 +146,8 @@ def test_the_limiter_refuses_a_wait_longer_than_allowed(
         rate_limit_acquire(tenant=tenant, max_wait_s=1.5)
     with pytest.raises(GenesysRateLimitedError) as caught:
         rate_limit_acquire(tenant=tenant, max_wait_s=1.5)
-    assert caught.value.status == 503
-    assert caught.value.headers["Retry-After"] == "2"
+    assert genesys_problem(caught.value).status == 503
+    assert genesys_problem(caught.value).headers["Retry-After"] == "2"
     assert GenesysRateLimit.objects.get(tenant=tenant).rejected_count == 1
 
 
