@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from outbound.errors import genesys_problem
 from outbound.genesys import (
     GenesysAuthError,
+    GenesysBadAnswerError,
     GenesysClient,
     GenesysRateLimitedError,
     GenesysTimeoutError,
@@ -211,3 +212,25 @@ def test_calls_are_counted_by_templated_endpoint_and_status(
         if sample.name.startswith("gateway_genesys_")
     }
     assert not any(CONVERSATION_ID in endpoint for endpoint in exposed)
+
+
+def test_an_unsafe_request_is_not_repeated_after_a_broken_transfer(
+    tenant: Tenant, genesys: responses.RequestsMock, token_endpoint: object, clock: FakeClock
+) -> None:
+    url = f"{API}/api/v2/conversations/messages/{CONVERSATION_ID}"
+    broken = genesys.patch(url, body=requests.exceptions.ChunkedEncodingError("cut off"))
+    with pytest.raises(GenesysBadAnswerError):
+        client_for(tenant, clock).disconnect_message_conversation(conversation_id=CONVERSATION_ID)
+    assert broken.call_count == 1
+    assert clock.sleeps == []
+
+
+def test_broken_transfers_are_counted_as_such(
+    tenant: Tenant, genesys: responses.RequestsMock, token_endpoint: object, clock: FakeClock
+) -> None:
+    genesys.get(ORG_URL, body=requests.exceptions.ChunkedEncodingError("cut off"))
+    genesys.get(ORG_URL, json=ORG)
+    labels = {"endpoint": "/api/v2/organizations/me", "method": "GET", "status": "broken_answer"}
+    before = REGISTRY.get_sample_value("gateway_genesys_requests_total", labels) or 0
+    assert client_for(tenant, clock).get_organization() == ORG
+    assert REGISTRY.get_sample_value("gateway_genesys_requests_total", labels) == before + 1
