@@ -233,3 +233,33 @@ def test_a_token_answer_that_is_not_json_is_502(
     genesys.post(TOKEN_URL, body="<html>login</html>", content_type="text/html")
     response = authed_client.get(URL)
     assert response.status_code == 502
+
+
+# --- Redirects are never followed ------------------------------------------------------
+
+ELSEWHERE = "https://elsewhere.test/collect"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_from_the_api_is_502_and_not_followed(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any, status: int
+) -> None:
+    genesys.get(ORG_URL, status=status, headers={"Location": ELSEWHERE})
+    elsewhere = genesys.get(ELSEWHERE, json={"id": "org-elsewhere"})
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    body = problem(response)
+    assert body["type"].endswith("/genesys-error")
+    assert body["genesys_status"] == status
+    assert elsewhere.call_count == 0  # the bearer token went nowhere else
+
+
+def test_a_redirect_from_the_token_endpoint_is_502_and_not_followed(
+    authed_client: APIClient, genesys: responses.RequestsMock
+) -> None:
+    genesys.post(TOKEN_URL, status=307, headers={"Location": ELSEWHERE})
+    elsewhere = genesys.post(ELSEWHERE, json={"access_token": "stolen", "expires_in": 3600})
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    assert problem(response)["type"].endswith("/genesys-error")
+    assert elsewhere.call_count == 0  # the client secret went nowhere else
