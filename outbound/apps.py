@@ -13,3 +13,10 @@ class OutboundConfig(AppConfig):
         from outbound.genesys.exceptions import GenesysError
 
         problem_mapper_register(GenesysError, genesys_problem)
+
+        from outbound.models import GenesysToken
+        from tenants import crypto
+
+        # `rotate_encryption` must rewrite cached tokens too, or dropping the old key
+        # leaves them unreadable.
+        crypto.encrypted_fields_register(model=GenesysToken, fields=["access_token_encrypted"])

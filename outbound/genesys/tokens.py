@@ -1,7 +1,8 @@
 """OAuth tokens: the client-credentials grant and the shared, encrypted token cache.
 
 The cache is one row per tenant (outbound.models.GenesysToken) shared by every process, so
-the gateway as a whole fetches one token at a time.
+the gateway as a whole fetches one token at a time. A cached token that no configured key
+decrypts counts as absent: a new one is fetched.
 """
 
 import math
@@ -112,7 +113,13 @@ def _cached_token(row: GenesysToken) -> str | None:
         return None
     if row.expires_at - margin <= timezone.now():
         return None
-    return crypto.decrypt(row.access_token_encrypted)
+    try:
+        return crypto.decrypt(row.access_token_encrypted)
+    except crypto.SecretUnreadable:
+        # Written under a key that is gone (dropped before a rotation reached this row): a
+        # new token is one request away, so this is no reason to fail the call.
+        logger.warning("genesys_token_unreadable", tenant=row.pk)
+        return None
 
 
 def genesys_token_get(*, tenant: Tenant, rejected: str | None = None) -> str:
