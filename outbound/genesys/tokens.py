@@ -14,17 +14,25 @@ from typing import Any, Protocol
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from outbound.genesys.exceptions import GenesysAuthError, GenesysBadAnswerError, error_from_response
+from outbound.genesys.exceptions import (
+    GenesysAuthError,
+    GenesysBadAnswerError,
+    GenesysTransientError,
+    error_from_response,
+)
 from outbound.genesys.transport import Call, Clock, RetryPolicy, send
 from outbound.models import GenesysToken
 from tenants import crypto
 from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
+
+# PostgreSQL's SQLSTATE when lock_timeout expires.
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class TokenSource(Protocol):
@@ -142,7 +150,7 @@ def genesys_token_refresh(*, tenant: Tenant, rejected: str | None = None) -> str
     with transaction.atomic():
         # Holding the lock across the token request is the point: the other workers wait
         # here and find the fresh token instead of asking Genesys too.
-        row = GenesysToken.objects.select_for_update().get(tenant=tenant)
+        row = _token_row_lock(tenant=tenant)
         token = _cached_token(row)
         if token is not None and token != rejected:
             return token
@@ -159,6 +167,37 @@ def genesys_token_refresh(*, tenant: Tenant, rejected: str | None = None) -> str
         row.fetch_count = F("fetch_count") + 1
         row.save()
         return fetched.access_token
+
+
+def _token_row_lock(*, tenant: Tenant) -> GenesysToken:
+    """The tenant's row, locked; waiting at most GENESYS_TOKEN_LOCK_TIMEOUT_S for it.
+
+    The holder may be stuck on a slow token request; past the timeout the call answers
+    503 (GenesysTransientError) rather than holding a worker indefinitely.
+    """
+    if connection.vendor != "postgresql":  # SQLite (make run) has no row locks
+        return GenesysToken.objects.select_for_update().get(tenant=tenant)
+    timeout_ms = max(1, round(settings.GENESYS_TOKEN_LOCK_TIMEOUT_S * 1000))
+    with connection.cursor() as cursor:
+        # Transaction-local, and put back right after: only this wait is bounded.
+        cursor.execute(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+            [f"{timeout_ms}ms"],
+        )
+        previous = cursor.fetchone()[0]
+    try:
+        row = GenesysToken.objects.select_for_update().get(tenant=tenant)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        logger.warning("genesys_token_lock_timeout", timeout_ms=timeout_ms)
+        raise GenesysTransientError(
+            f"another process has been fetching this tenant's Genesys token for over "
+            f"{timeout_ms / 1000:g} s"
+        ) from None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    return row
 
 
 class DatabaseTokenSource:
