@@ -110,7 +110,9 @@ class GenesysClient:
         )
 
     # https://developer.genesys.cloud/commdigital/digital/openmessaging/inboundMessages
-    def send_inbound_message(self, *, integration_id: str, message: dict[str, Any]) -> Any:
+    def send_inbound_message(
+        self, *, integration_id: str, message: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._call(
             "POST",
             "/api/v2/conversations/messages/{integrationId}/inbound/open/message",
@@ -121,7 +123,9 @@ class GenesysClient:
         )
 
     # https://developer.genesys.cloud/commdigital/digital/openmessaging/inboundReceiptMessages
-    def send_inbound_receipt(self, *, integration_id: str, receipt: dict[str, Any]) -> Any:
+    def send_inbound_receipt(
+        self, *, integration_id: str, receipt: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._call(
             "POST",
             "/api/v2/conversations/messages/{integrationId}/inbound/open/receipt",
@@ -131,7 +135,7 @@ class GenesysClient:
         )
 
     # https://developer.genesys.cloud/commdigital/digital/openmessaging/inboundEventMessages
-    def send_inbound_event(self, *, integration_id: str, event: dict[str, Any]) -> Any:
+    def send_inbound_event(self, *, integration_id: str, event: dict[str, Any]) -> dict[str, Any]:
         return self._call(
             "POST",
             "/api/v2/conversations/messages/{integrationId}/inbound/open/event",
@@ -141,7 +145,7 @@ class GenesysClient:
         )
 
     # https://developer.genesys.cloud/routing/conversations/conversations-apis#get-api-v2-conversations--conversationId-
-    def get_conversation(self, *, conversation_id: str) -> Any:
+    def get_conversation(self, *, conversation_id: str) -> dict[str, Any]:
         return self._call(
             "GET",
             "/api/v2/conversations/{conversationId}",
@@ -150,7 +154,7 @@ class GenesysClient:
         )
 
     # https://developer.genesys.cloud/routing/conversations/conversations-apis#get-api-v2-conversations-messages--conversationId-
-    def get_message_conversation(self, *, conversation_id: str) -> Any:
+    def get_message_conversation(self, *, conversation_id: str) -> dict[str, Any]:
         return self._call(
             "GET",
             "/api/v2/conversations/messages/{conversationId}",
@@ -159,7 +163,9 @@ class GenesysClient:
         )
 
     # https://developer.genesys.cloud/routing/conversations/conversations-apis#post-api-v2-conversations-messages--conversationId--messages-bulk
-    def get_messages_bulk(self, *, conversation_id: str, message_ids: Sequence[str]) -> Any:
+    def get_messages_bulk(
+        self, *, conversation_id: str, message_ids: Sequence[str]
+    ) -> dict[str, Any]:
         return self._call(
             "POST",
             "/api/v2/conversations/messages/{conversationId}/messages/bulk",
@@ -172,7 +178,7 @@ class GenesysClient:
     # https://developer.genesys.cloud/routing/conversations/conversations-apis#patch-api-v2-conversations-messages--conversationId--participants--participantId--attributes
     def patch_participant_attributes(
         self, *, conversation_id: str, participant_id: str, attributes: Mapping[str, str]
-    ) -> Any:
+    ) -> dict[str, Any]:
         return self._call(
             "PATCH",
             "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes",
@@ -182,7 +188,7 @@ class GenesysClient:
         )
 
     # https://developer.genesys.cloud/routing/conversations/conversations-apis#patch-api-v2-conversations-messages--conversationId-
-    def disconnect_message_conversation(self, *, conversation_id: str) -> Any:
+    def disconnect_message_conversation(self, *, conversation_id: str) -> dict[str, Any]:
         return self._call(
             "PATCH",
             "/api/v2/conversations/messages/{conversationId}",
@@ -192,17 +198,19 @@ class GenesysClient:
         )
 
     # https://developer.genesys.cloud/organization/organization/#get-api-v2-organizations-me
-    def get_organization(self) -> Any:
+    def get_organization(self) -> dict[str, Any]:
         return self._call("GET", "/api/v2/organizations/me", safe=True)
 
     # https://developer.genesys.cloud/useragentman/users/#get-api-v2-users
-    def get_users(self, *, page_number: int, page_size: int, expand: Sequence[str] = ()) -> Any:
+    def get_users(
+        self, *, page_number: int, page_size: int, expand: Sequence[str] = ()
+    ) -> dict[str, Any]:
         params: list[tuple[str, str | int]] = [("pageSize", page_size), ("pageNumber", page_number)]
         params += [("expand", value) for value in expand]
         return self._call("GET", "/api/v2/users", params=params, safe=True)
 
     # https://developer.genesys.cloud/useragentman/users/#get-api-v2-users--userId-
-    def get_user(self, *, user_id: str, expand: Sequence[str] = ()) -> Any:
+    def get_user(self, *, user_id: str, expand: Sequence[str] = ()) -> dict[str, Any]:
         return self._call(
             "GET",
             "/api/v2/users/{userId}",
