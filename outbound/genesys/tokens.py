@@ -126,7 +126,7 @@ def _cached_token(row: GenesysToken) -> str | None:
     except crypto.SecretUnreadable:
         # Written under a key that is gone (dropped before a rotation reached this row): a
         # new token is one request away, so this is no reason to fail the call.
-        logger.warning("genesys_token_unreadable", tenant=row.pk)
+        logger.warning("genesys_token_unreadable", tenant_id=row.pk)
         return None
 
 
