@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
+import requests
 import structlog
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
@@ -31,6 +32,8 @@ from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
 
+# Genesys lets an OAuth client's tokens live at most 48 hours.
+_MAX_TOKEN_LIFETIME_S = 48 * 3600
 # PostgreSQL's SQLSTATE when lock_timeout expires.
 _LOCK_NOT_AVAILABLE = "55P03"
 
@@ -83,7 +86,7 @@ def fetch_token(
     return _token_from_body(response)
 
 
-def _token_from_body(response: Any) -> FetchedToken:
+def _token_from_body(response: requests.Response) -> FetchedToken:
     try:
         body = response.json()
     except ValueError:
@@ -98,7 +101,9 @@ def _token_from_body(response: Any) -> FetchedToken:
         )
     if not math.isfinite(expires_in) or not isinstance(body["access_token"], str):
         raise GenesysBadAnswerError("token response is malformed", genesys_status=200)
-    return FetchedToken(access_token=body["access_token"], expires_in_s=max(0, int(expires_in)))
+    # Clamped, so an absurd lifetime can neither overflow a datetime nor outlive a real one.
+    expires_in_s = max(0, min(int(expires_in), _MAX_TOKEN_LIFETIME_S))
+    return FetchedToken(access_token=body["access_token"], expires_in_s=expires_in_s)
 
 
 class StaticToken:

@@ -263,3 +263,18 @@ def test_a_redirect_from_the_token_endpoint_is_502_and_not_followed(
     assert response.status_code == 502
     assert problem(response)["type"].endswith("/genesys-error")
     assert elsewhere.call_count == 0  # the client secret went nowhere else
+
+
+@pytest.mark.parametrize("expires_in", ["1e400", "100000000000000000000000000000000", "-5"])
+def test_a_token_lifetime_out_of_range_is_clamped_not_a_500(
+    authed_client: APIClient, genesys: responses.RequestsMock, expires_in: str
+) -> None:
+    genesys.post(
+        TOKEN_URL,
+        body=f'{{"access_token": "tok-1", "expires_in": {expires_in}}}',
+        content_type="application/json",
+    )
+    genesys.get(ORG_URL, json={"id": "org-1"})
+    response = authed_client.get(URL)
+    # 1e400 parses as infinity: not a usable number. The others are clamped to 0..48 h.
+    assert response.status_code == (502 if expires_in == "1e400" else 200)
