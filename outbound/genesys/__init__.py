@@ -5,6 +5,7 @@
 - `tokens`: the client-credentials grant and the shared token cache.
 - `ratelimit`: the per-tenant token bucket that keeps us under Genesys' limit.
 - `exceptions`: what went wrong, as Genesys facts; outbound/errors.py maps them to problems.
+- `answers`: reading fields inside an answer, where a wrong shape is a GenesysBadAnswerError.
 
 Import from here; the modules are the package's inside.
 """
