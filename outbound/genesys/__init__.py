@@ -7,7 +7,7 @@
 - `exceptions`: what went wrong, as Genesys facts; outbound/errors.py maps them to problems.
 - `answers`: reading fields inside an answer, where a wrong shape is a GenesysBadAnswerError.
 
-Import from here; the modules are the package's inside.
+The names most callers need are re-exported here.
 """
 
 from outbound.genesys.client import GenesysClient
