@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from outbound.errors import CustomerParticipantNotFound
+from outbound.genesys.answers import answer_object, answer_objects
 from outbound.services.access import genesys_client
 from tenants.models import Tenant
 
@@ -15,14 +16,16 @@ def _participant(participant: dict[str, Any]) -> dict[str, Any]:
     state = participant.get("state")
     if state is None:
         # The generic conversation keeps the state on each communication; the latest counts.
-        communications = participant.get("messages") or []
+        communications = answer_objects(participant.get("messages"), field="messages")
         state = communications[-1].get("state") if communications else None
     return {
         "id": participant.get("id"),
         "purpose": participant.get("purpose"),
         "name": participant.get("name"),
-        "user_id": participant.get("userId") or (participant.get("user") or {}).get("id"),
-        "queue_id": participant.get("queueId") or (participant.get("queue") or {}).get("id"),
+        "user_id": participant.get("userId")
+        or answer_object(participant.get("user"), field="user").get("id"),
+        "queue_id": participant.get("queueId")
+        or answer_object(participant.get("queue"), field="queue").get("id"),
         "state": state,
         "attributes": participant.get("attributes") or {},
     }
@@ -35,15 +38,17 @@ def conversation_get(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
         "state": data.get("state"),
         "start_time": data.get("startTime"),
         "end_time": data.get("endTime"),
-        "participants": [_participant(p) for p in data.get("participants") or []],
+        "participants": [
+            _participant(p) for p in answer_objects(data.get("participants"), field="participants")
+        ],
     }
 
 
 def _message_item(data: dict[str, Any]) -> dict[str, Any]:
-    normalized = data.get("normalizedMessage") or {}
+    normalized = answer_object(data.get("normalizedMessage"), field="normalizedMessage")
     attachments = []
-    for content in normalized.get("content") or []:
-        attachment = content.get("attachment")
+    for content in answer_objects(normalized.get("content"), field="content"):
+        attachment = answer_object(content.get("attachment"), field="attachment")
         if content.get("contentType") == "Attachment" and attachment:
             attachments.append(
                 {
@@ -75,8 +80,8 @@ def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[
     client = genesys_client(tenant=tenant)
     conversation = client.get_message_conversation(conversation_id=conversation_id)
     message_ids: dict[str, None] = {}  # ordered and unique
-    for participant in conversation.get("participants") or []:
-        for details in participant.get("messages") or []:
+    for participant in answer_objects(conversation.get("participants"), field="participants"):
+        for details in answer_objects(participant.get("messages"), field="messages"):
             if details.get("messageId"):
                 message_ids[details["messageId"]] = None
     ids = list(message_ids)
@@ -85,7 +90,8 @@ def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[
         listing = client.get_messages_bulk(
             conversation_id=conversation_id, message_ids=ids[start : start + BULK_MESSAGES_MAX]
         )
-        items += [_message_item(entity) for entity in listing.get("entities") or []]
+        entities = answer_objects(listing.get("entities"), field="entities")
+        items += [_message_item(entity) for entity in entities]
     dated = sorted((i for i in items if i["timestamp"]), key=_sort_key)
     return {"items": dated + [i for i in items if not i["timestamp"]]}
 
@@ -97,7 +103,11 @@ def conversation_attributes_update(
     client = genesys_client(tenant=tenant)
     conversation = client.get_message_conversation(conversation_id=conversation_id)
     customer = next(
-        (p for p in conversation.get("participants") or [] if p.get("purpose") == "customer"),
+        (
+            p
+            for p in answer_objects(conversation.get("participants"), field="participants")
+            if p.get("purpose") == "customer"
+        ),
         None,
     )
     if customer is None or not customer.get("id"):
@@ -109,7 +119,8 @@ def conversation_attributes_update(
     )
     merged = answer.get("attributes") if isinstance(answer, dict) else None
     if not isinstance(merged, dict):
-        merged = {**(customer.get("attributes") or {}), **attributes}
+        known = answer_object(customer.get("attributes"), field="attributes")
+        merged = {**known, **attributes}
     return {
         "conversation_id": conversation_id,
         "participant_id": customer["id"],
