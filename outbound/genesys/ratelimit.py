@@ -67,9 +67,12 @@ def rate_limit_acquire(*, tenant: Tenant, max_wait_s: float) -> float:
 class DatabaseRateLimiter:
     """The tenant's bucket, never waiting longer than GENESYS_RATE_LIMIT_MAX_WAIT_S."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: Tenant, *, max_wait_s: float | None = None) -> None:
         self._tenant = tenant
+        self._max_wait_s = (
+            settings.GENESYS_RATE_LIMIT_MAX_WAIT_S if max_wait_s is None else max_wait_s
+        )
 
     def acquire(self, *, max_wait_s: float) -> float:
-        limit = min(max_wait_s, settings.GENESYS_RATE_LIMIT_MAX_WAIT_S)
+        limit = min(max_wait_s, self._max_wait_s)
         return rate_limit_acquire(tenant=self._tenant, max_wait_s=limit)

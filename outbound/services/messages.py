@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outbound.errors import IntegrationInvalid
-from outbound.genesys import GenesysPermanentError
+from outbound.genesys import GenesysClient, GenesysPermanentError
 from outbound.models import InboundMessage, InboundReceipt
 from outbound.services.access import genesys_client
 from outbound.services.idempotency import delivery_claim, delivery_complete, delivery_release
@@ -152,13 +152,20 @@ def message_send(
     metadata: dict[str, str] | None = None,
     timestamp: datetime | None = None,
     integration_id: str | None = None,
+    genesys: GenesysClient | None = None,
+    claim_wait_s: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Send a customer message once per (tenant, message_id); (result, first time?)."""
+    """Send a customer message once per (tenant, message_id); (result, first time?).
+
+    `genesys` and `claim_wait_s` let the asynchronous worker use a single-attempt client
+    and not wait for another request's claim (outbound/services/deliveries.py).
+    """
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
     row, claimed = delivery_claim(
         model=InboundMessage,
         lookup={"tenant": tenant, "message_id": message_id},
         defaults={"integration": integration},
+        wait_s=claim_wait_s,
     )
     if not claimed:
         return _message_result(row), False
@@ -171,7 +178,7 @@ def message_send(
         timestamp=timestamp,
     )
     try:
-        answer = genesys_client(tenant=tenant).send_inbound_message(
+        answer = (genesys or genesys_client(tenant=tenant)).send_inbound_message(
             integration_id=integration.integration_id, message=body
         )
         genesys_message_id = str(answer.get("id") or "") if isinstance(answer, dict) else ""
@@ -236,6 +243,8 @@ def receipt_send(
     timestamp: datetime | None = None,
     reason: dict[str, Any] | None = None,
     integration_id: str | None = None,
+    genesys: GenesysClient | None = None,
+    claim_wait_s: float | None = None,
 ) -> dict[str, Any]:
     """Forward a delivery status once per (tenant, message_id, status)."""
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
@@ -250,11 +259,12 @@ def receipt_send(
     row, claimed = delivery_claim(
         model=InboundReceipt,
         lookup={"tenant": tenant, "message_id": message_id, "status": status},
+        wait_s=claim_wait_s,
     )
     if not claimed:
         return {**result, "duplicate": True}
     try:
-        genesys_client(tenant=tenant).send_inbound_receipt(
+        (genesys or genesys_client(tenant=tenant)).send_inbound_receipt(
             integration_id=integration.integration_id, receipt=body
         )
     except Exception:
@@ -275,10 +285,14 @@ def typing_body(*, sender: dict[str, Any]) -> dict[str, Any]:
 
 
 def typing_send(
-    *, tenant: Tenant, sender: dict[str, Any], integration_id: str | None = None
+    *,
+    tenant: Tenant,
+    sender: dict[str, Any],
+    integration_id: str | None = None,
+    genesys: GenesysClient | None = None,
 ) -> dict[str, Any]:
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
-    genesys_client(tenant=tenant).send_inbound_event(
+    (genesys or genesys_client(tenant=tenant)).send_inbound_event(
         integration_id=integration.integration_id, event=typing_body(sender=sender)
     )
     return {"integration_id": integration.integration_id}

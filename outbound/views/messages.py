@@ -19,7 +19,14 @@ from outbound.serializers import (
     JsonNamedSerializer,
     StrictSerializer,
 )
+from outbound.services.accept import message_accept, receipt_accept, typing_accept
 from outbound.services.messages import RECEIPT_STATUSES, message_send, receipt_send, typing_send
+from outbound.views.asynchronous import (
+    PREFER_PARAMETER,
+    MessageStateSerializer,
+    accepted,
+    prefers_async,
+)
 from outbound.views.base import (
     UPSTREAM_PROBLEMS,
     TenantApi,
@@ -31,7 +38,8 @@ class MessageCreateApi(TenantApi):
     """Send a customer's WhatsApp message to Genesys (Open Messaging inbound).
 
     Idempotent on (tenant, message_id): a repeat answers 200 with the first result and
-    makes no second Genesys call.
+    makes no second Genesys call. With `Prefer: respond-async`: 202 once stored, delivered
+    later (a repeat answers 202 with the current state).
     """
 
     class InputSerializer(StrictSerializer, JsonNamedSerializer):
@@ -86,9 +94,14 @@ class MessageCreateApi(TenantApi):
         operation_id="messages_create",
         summary="Send a customer message to Genesys (idempotent on message_id)",
         request=InputSerializer,
+        parameters=[PREFER_PARAMETER],
         responses={
             201: OpenApiResponse(OutputSerializer, description="Sent now."),
             200: OpenApiResponse(OutputSerializer, description="A repeat: the first result."),
+            202: OpenApiResponse(
+                MessageStateSerializer,
+                description="`Prefer: respond-async`: stored, delivered later (or a repeat).",
+            ),
             **problems(400, 409, *UPSTREAM_PROBLEMS),
         },
     )
@@ -96,6 +109,9 @@ class MessageCreateApi(TenantApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if prefers_async(request):
+            state, _ = message_accept(tenant=self.tenant, sender=fields.pop("from"), **fields)
+            return accepted(state)
         result, created = message_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
         return Response(result, status=201 if created else 200)
 
@@ -135,6 +151,9 @@ class ReceiptCreateApi(TenantApi):
         status = serializers.CharField()
         genesys_status = serializers.CharField()
         duplicate = serializers.BooleanField(help_text="Already forwarded before.")
+        state = serializers.CharField(
+            required=False, help_text="`Prefer: respond-async` only: the delivery state."
+        )
 
         class Meta:
             ref_name = "ReceiptCreateOutput"
@@ -143,12 +162,17 @@ class ReceiptCreateApi(TenantApi):
         operation_id="receipts_create",
         summary="Forward a WhatsApp delivery status of an agent message",
         request=InputSerializer,
+        parameters=[PREFER_PARAMETER],
         responses={202: OutputSerializer, **problems(400, 409, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if prefers_async(request):
+            return accepted(
+                receipt_accept(tenant=self.tenant, recipient=fields.pop("to"), **fields)
+            )
         result = receipt_send(tenant=self.tenant, recipient=fields.pop("to"), **fields)
         return Response(result, status=202)
 
@@ -166,6 +190,9 @@ class TypingCreateApi(TenantApi):
 
     class OutputSerializer(serializers.Serializer):
         integration_id = serializers.CharField()
+        state = serializers.CharField(
+            required=False, help_text="`Prefer: respond-async` only: the delivery state."
+        )
 
         class Meta:
             ref_name = "TypingCreateOutput"
@@ -174,11 +201,14 @@ class TypingCreateApi(TenantApi):
         operation_id="typing_create",
         summary="The customer is typing",
         request=InputSerializer,
+        parameters=[PREFER_PARAMETER],
         responses={202: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if prefers_async(request):
+            return accepted(typing_accept(tenant=self.tenant, sender=fields.pop("from"), **fields))
         result = typing_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
         return Response(result, status=202)
