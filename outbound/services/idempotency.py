@@ -30,13 +30,16 @@ Delivery = TypeVar("Delivery", InboundMessage, InboundReceipt)
 def _claim_insert(*, model: type[Delivery], values: dict[str, Any]) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if taken."""
     meta = model._meta
+    row = model(**values)  # resolves related objects to their ids
+    quote = connection.ops.quote_name
     columns, params = [], []
-    for name, value in values.items():
-        field = meta.get_field(name)
-        columns.append(connection.ops.quote_name(field.column))  # type: ignore[union-attr,arg-type]
-        params.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
+    for field in meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(quote(field.column or field.attname))
+        params.append(field.get_db_prep_save(getattr(row, field.attname), connection))
     sql = (
-        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(columns)}) "
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING RETURNING id"
     )
     with connection.cursor() as cursor:
