@@ -8,7 +8,7 @@ from typing import Any
 from emulator.errors import ApiError
 from emulator.state import State
 
-KINDS = ("429", "500", "503", "slow", "expire_tokens")
+KINDS = ("400", "429", "500", "503", "slow", "expire_tokens")
 
 
 def fault_add(state: State, spec: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +68,8 @@ def _fault_error(rule: dict[str, Any]) -> ApiError:
             },
         )
     status = int(rule["kind"])
+    if status == 400:
+        return ApiError(400, "The request could not be understood.", code="bad.request")
     return ApiError(
         status,
         "The service is currently unavailable."
