@@ -3,6 +3,7 @@
 from typing import Any
 
 from outbound.services.access import genesys_client
+from outbound.services.times import genesys_time_parse
 from tenants.models import Tenant
 
 # Our `expand` values -> Genesys' (sent as repeated `expand` parameters).
@@ -44,13 +45,13 @@ def _user(data: dict[str, Any]) -> dict[str, Any]:
             "system_presence": (presence.get("presenceDefinition") or {}).get("systemPresence"),
             "presence_definition_id": (presence.get("presenceDefinition") or {}).get("id"),
             "message": presence.get("message"),
-            "modified_date": presence.get("modifiedDate"),
+            "modified_date": genesys_time_parse(presence.get("modifiedDate")),
         },
         "routing_status": None
         if routing_status is None
         else {
             "status": routing_status.get("status"),
-            "start_time": routing_status.get("startTime"),
+            "start_time": genesys_time_parse(routing_status.get("startTime")),
         },
     }
 

@@ -4,17 +4,17 @@ Request bodies follow the SDK models OpenInboundNormalizedMessage,
 OpenInboundNormalizedReceipt and OpenInboundNormalizedEvent (tests check field names).
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from outbound.errors import IntegrationInvalid
 from outbound.genesys import GenesysPermanentError
 from outbound.models import InboundMessage, InboundReceipt
 from outbound.services.access import genesys_client
 from outbound.services.idempotency import delivery_claim, delivery_complete, delivery_release
+from outbound.services.times import genesys_time
 from tenants.models import Integration, Tenant
 from tenants.services import conversation_record
 
@@ -76,12 +76,6 @@ def integration_resolve(*, tenant: Tenant, integration_id: str | None) -> Integr
             errors={"integration_id": ["Required: the tenant has several integrations."]},
         )
     return integrations[0]
-
-
-def genesys_time(value: datetime | None) -> str:
-    """ISO-8601 UTC with milliseconds and a Z, as Genesys writes times."""
-    moment = (value or timezone.now()).astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _recipient(person: dict[str, Any]) -> dict[str, str]:

@@ -5,7 +5,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from outbound.serializers import METADATA_MAX_ENTRIES, METADATA_VALUE_MAX_LENGTH, StrictSerializer
+from outbound.serializers import (
+    METADATA_MAX_ENTRIES,
+    METADATA_VALUE_MAX_LENGTH,
+    GenesysDateTimeOutputField,
+    StrictSerializer,
+)
 from outbound.services.conversations import (
     conversation_attributes_update,
     conversation_disconnect,
@@ -20,8 +25,8 @@ from outbound.views.base import (
 )
 
 
-class ParticipantSerializer(serializers.Serializer):
-    id = serializers.CharField()
+class ParticipantOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True)
     purpose = serializers.CharField(allow_null=True)
     name = serializers.CharField(allow_null=True)
     user_id = serializers.CharField(allow_null=True)
@@ -39,9 +44,9 @@ class ConversationDetailApi(TenantApi):
     class OutputSerializer(serializers.Serializer):
         id = serializers.CharField()
         state = serializers.CharField(allow_null=True, help_text="Genesys' value.")
-        start_time = serializers.DateTimeField(allow_null=True)
-        end_time = serializers.DateTimeField(allow_null=True)
-        participants = ParticipantSerializer(many=True)
+        start_time = GenesysDateTimeOutputField(allow_null=True)
+        end_time = GenesysDateTimeOutputField(allow_null=True)
+        participants = ParticipantOutputSerializer(many=True)
 
         class Meta:
             ref_name = "Conversation"
@@ -54,15 +59,27 @@ class ConversationDetailApi(TenantApi):
     )
     def get(self, request: Request, slug: str, conversation_id: str) -> Response:
         conversation = conversation_get(tenant=self.tenant, conversation_id=conversation_id)
-        return Response(conversation)
+        return Response(self.OutputSerializer(conversation).data)
 
 
-class ConversationMessageSerializer(serializers.Serializer):
-    id = serializers.CharField()
+class ConversationAttachmentOutputSerializer(serializers.Serializer):
+    url = serializers.CharField(allow_null=True)
+    media_type = serializers.CharField(allow_null=True, help_text="Genesys' value, e.g. Image.")
+    mime = serializers.CharField(allow_null=True)
+    filename = serializers.CharField(allow_null=True)
+
+    class Meta:
+        ref_name = "ConversationAttachment"
+
+
+class ConversationMessageOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True)
     direction = serializers.CharField(allow_null=True, help_text="inbound or outbound")
     text = serializers.CharField(allow_null=True)
-    attachments = serializers.ListField(child=serializers.DictField())
-    timestamp = serializers.DateTimeField(allow_null=True)
+    attachments = ConversationAttachmentOutputSerializer(many=True)
+    timestamp = GenesysDateTimeOutputField(
+        allow_null=True, help_text="Null when Genesys gave none (or one that is not a time)."
+    )
     status = serializers.CharField(allow_null=True)
 
     class Meta:
@@ -73,7 +90,7 @@ class ConversationMessagesApi(TenantApi):
     """The conversation's messages, oldest first."""
 
     class OutputSerializer(serializers.Serializer):
-        items = ConversationMessageSerializer(many=True)
+        items = ConversationMessageOutputSerializer(many=True)
 
         class Meta:
             ref_name = "ConversationMessageList"
@@ -89,7 +106,7 @@ class ConversationMessagesApi(TenantApi):
             tenant=self.tenant,
             conversation_id=conversation_id,
         )
-        return Response(messages)
+        return Response(self.OutputSerializer(messages).data)
 
 
 class ConversationAttributesUpdateApi(TenantApi):
@@ -132,7 +149,7 @@ class ConversationAttributesUpdateApi(TenantApi):
             conversation_id=conversation_id,
             **data.validated_data,
         )
-        return Response(result)
+        return Response(self.OutputSerializer(result).data)
 
 
 class ConversationDisconnectApi(TenantApi):
@@ -154,4 +171,4 @@ class ConversationDisconnectApi(TenantApi):
     )
     def post(self, request: Request, slug: str, conversation_id: str) -> Response:
         result = conversation_disconnect(tenant=self.tenant, conversation_id=conversation_id)
-        return Response(result, status=202)
+        return Response(self.OutputSerializer(result).data, status=202)

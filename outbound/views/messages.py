@@ -101,7 +101,7 @@ class MessageCreateApi(TenantApi):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         result, created = message_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
-        return Response(result, status=201 if created else 200)
+        return Response(self.OutputSerializer(result).data, status=201 if created else 200)
 
 
 class ReasonSerializer(StrictSerializer):
@@ -154,7 +154,7 @@ class ReceiptCreateApi(TenantApi):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         result = receipt_send(tenant=self.tenant, recipient=fields.pop("to"), **fields)
-        return Response(result, status=202)
+        return Response(self.OutputSerializer(result).data, status=202)
 
 
 class TypingCreateApi(TenantApi):
@@ -189,4 +189,4 @@ class TypingCreateApi(TenantApi):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         result = typing_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
-        return Response(result, status=202)
+        return Response(self.OutputSerializer(result).data, status=202)
