@@ -3,9 +3,11 @@
 from datetime import UTC, datetime
 
 from outbound.services.messages import (
+    REPLY_TYPES,
     WHATSAPP_ERROR_REASONS,
     message_body,
     receipt_body,
+    structured_response_body,
     typing_body,
 )
 from tests.conftest import genesys_example
@@ -67,7 +69,7 @@ def test_a_full_inbound_message_body_conforms_to_the_sdk() -> None:
 
 
 def test_every_receipt_body_conforms_to_the_sdk() -> None:
-    for status in ("sent", "delivered", "read", "failed"):
+    for status in ("delivered", "read", "failed"):
         body = receipt_body(
             message_id="c7a2e915-4f0b-4d3e-a8c6-1e5b9d2f7a60",
             status=status,
@@ -92,3 +94,19 @@ def test_every_mapped_whatsapp_error_is_a_genesys_reason_code() -> None:
 def test_the_typing_event_body_conforms_to_the_sdk() -> None:
     body = typing_body(sender={"id": "+15550123456", "id_type": "Phone"})
     assert sdk_problems(body, "OpenInboundNormalizedEvent", overrides=EVENT_OVERRIDES) == []
+
+
+def test_every_structured_response_body_conforms_to_the_sdk() -> None:
+    for reply_type in REPLY_TYPES:
+        body = structured_response_body(
+            message_id="wamid.reply",
+            sender={"id": "+15550123456", "id_type": "Phone", "nickname": "Maria"},
+            reply={
+                "type": reply_type,
+                "text": "Track my order",
+                "payload": "TRACK_ORDER",
+                "reply_to": "c7a2e915-4f0b-4d3e-a8c6-1e5b9d2f7a60",
+            },
+            timestamp=WHEN,
+        )
+        assert sdk_problems(body, "OpenInboundStructuredResponseMessage") == [], reply_type
