@@ -18,6 +18,7 @@ from outbound.services.conversations import (
     conversation_messages_list,
 )
 from outbound.views.base import (
+    BODY_PROBLEMS,
     CONVERSATION_ID_PARAMETER,
     UPSTREAM_PROBLEMS,
     TenantApi,
@@ -55,7 +56,7 @@ class ConversationDetailApi(TenantApi):
         operation_id="conversations_retrieve",
         summary="A conversation's participants, state, start and end",
         parameters=[CONVERSATION_ID_PARAMETER],
-        responses={200: OutputSerializer, **problems(*UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str, conversation_id: str) -> Response:
         conversation = conversation_get(tenant=self.tenant, conversation_id=conversation_id)
@@ -99,7 +100,7 @@ class ConversationMessagesApi(TenantApi):
         operation_id="conversations_messages_list",
         summary="A conversation's messages, oldest first",
         parameters=[CONVERSATION_ID_PARAMETER],
-        responses={200: OutputSerializer, **problems(*UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str, conversation_id: str) -> Response:
         messages = conversation_messages_list(
@@ -139,7 +140,7 @@ class ConversationAttributesUpdateApi(TenantApi):
         summary="Merge attributes into the customer participant's",
         parameters=[CONVERSATION_ID_PARAMETER],
         request=InputSerializer,
-        responses={200: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def patch(self, request: Request, slug: str, conversation_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -167,7 +168,7 @@ class ConversationDisconnectApi(TenantApi):
         summary="End the conversation",
         parameters=[CONVERSATION_ID_PARAMETER],
         request=None,
-        responses={202: OutputSerializer, **problems(*UPSTREAM_PROBLEMS)},
+        responses={202: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str, conversation_id: str) -> Response:
         result = conversation_disconnect(tenant=self.tenant, conversation_id=conversation_id)

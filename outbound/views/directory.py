@@ -18,6 +18,7 @@ from outbound.services.directory import (
     user_list,
 )
 from outbound.views.base import (
+    BODY_PROBLEMS,
     UPSTREAM_PROBLEMS,
     TenantApi,
     problems,
@@ -44,7 +45,7 @@ class OrganizationDetailApi(TenantApi):
     @extend_schema(
         operation_id="organization_retrieve",
         summary="The tenant's Genesys organisation",
-        responses={200: OutputSerializer, **problems(*UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str) -> Response:
         organization = organization_get(tenant=self.tenant)
@@ -140,7 +141,7 @@ class UserListApi(TenantApi):
             ),
             _EXPAND,
         ],
-        responses={200: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str) -> Response:
         query = self.QuerySerializer(data=request.query_params)
@@ -164,7 +165,7 @@ class UserDetailApi(TenantApi):
             OpenApiParameter("user_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
             _EXPAND,
         ],
-        responses={200: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str, user_id: str) -> Response:
         query = self.QuerySerializer(data=request.query_params)

@@ -27,6 +27,7 @@ from outbound.services.messages import (
     typing_send,
 )
 from outbound.views.base import (
+    BODY_PROBLEMS,
     UPSTREAM_PROBLEMS,
     TenantApi,
     problems,
@@ -141,7 +142,7 @@ class MessageCreateApi(TenantApi):
         responses={
             201: OpenApiResponse(OutputSerializer, description="Sent now."),
             200: OpenApiResponse(OutputSerializer, description="A repeat: the first result."),
-            **problems(400, 409, *UPSTREAM_PROBLEMS),
+            **problems(*BODY_PROBLEMS, 409, *UPSTREAM_PROBLEMS),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -197,7 +198,7 @@ class ReceiptCreateApi(TenantApi):
         operation_id="receipts_create",
         summary="Forward a WhatsApp delivery status of an agent message",
         request=InputSerializer,
-        responses={202: OutputSerializer, **problems(400, 409, *UPSTREAM_PROBLEMS)},
+        responses={202: OutputSerializer, **problems(*BODY_PROBLEMS, 409, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -232,7 +233,7 @@ class TypingCreateApi(TenantApi):
         operation_id="typing_create",
         summary="The customer is typing",
         request=InputSerializer,
-        responses={202: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+        responses={202: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = self.InputSerializer(data=request.data)
