@@ -88,5 +88,5 @@ def _value_problems(
 
 
 # OpenEvent (the SDK's item type for inbound events) lists only eventType; Genesys documents
-# the typing object of OpenMessageEvent for it (shared/genesys/API-FACTS.md section 2.3).
+# the typing object of OpenMessageEvent for it (docs/api.md, "POST typing").
 EVENT_OVERRIDES = {("OpenInboundNormalizedEvent", "events"): "list[OpenMessageEvent]"}

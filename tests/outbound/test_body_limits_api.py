@@ -68,6 +68,20 @@ def test_a_deeply_nested_body_is_a_400_problem_not_a_500(
     assert len(genesys.calls) == 0
 
 
+@pytest.mark.parametrize(("method", "path"), [ENDPOINTS[0], ENDPOINTS[7]])
+def test_a_body_that_is_not_json_is_a_415_problem(
+    integration: Integration,
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    method: str,
+    path: str,
+) -> None:
+    response = authed_client.generic(method, path, b"text=hello", content_type="text/plain")
+    assert response.status_code == 415, response.content
+    assert problem(response)["type"].endswith("/unsupported-media-type")
+    assert len(genesys.calls) == 0
+
+
 def test_a_body_at_the_size_limit_is_read(
     integration: Integration, authed_client: APIClient, genesys: responses.RequestsMock
 ) -> None:

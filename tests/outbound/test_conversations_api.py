@@ -1,4 +1,4 @@
-"""Conversation endpoints: what Genesys receives and the shapes CONTRACT section 2 gives."""
+"""Conversation endpoints: what Genesys receives and the shapes docs/api.md gives."""
 
 import json
 from typing import Any
