@@ -211,23 +211,42 @@ def message_send(
         # Never leave the message id blocked: the caller may simply try again.
         delivery_release(row=row)
         raise
-    conversation_id = str(answer.get("conversationId") or "")
-    with transaction.atomic():
-        if conversation_id:
-            # The webhook side resolves tenants by conversation id through this map.
-            conversation_record(
-                tenant=tenant,
-                conversation_id=conversation_id,
-                integration=integration,
-                customer_id=sender["id"],
-            )
-        delivery_complete(
-            row=row,
-            integration=integration,
-            genesys_message_id=genesys_message_id,
-            conversation_id=conversation_id,
-        )
+    _message_record(
+        tenant=tenant,
+        row=row,
+        integration=integration,
+        genesys_message_id=genesys_message_id,
+        conversation_id=str(answer.get("conversationId") or ""),
+        customer_id=sender["id"],
+    )
     return _message_result(row), True
+
+
+@transaction.atomic
+def _message_record(
+    *,
+    tenant: Tenant,
+    row: InboundMessage,
+    integration: Integration,
+    genesys_message_id: str,
+    conversation_id: str,
+    customer_id: str,
+) -> None:
+    """Store Genesys' answer: repeats now get it, and the conversation maps to the tenant."""
+    if conversation_id:
+        # The webhook side resolves tenants by conversation id through this map.
+        conversation_record(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            integration=integration,
+            customer_id=customer_id,
+        )
+    delivery_complete(
+        row=row,
+        integration=integration,
+        genesys_message_id=genesys_message_id,
+        conversation_id=conversation_id,
+    )
 
 
 def receipt_body(

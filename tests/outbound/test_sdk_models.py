@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from outbound.services.messages import (
     REPLY_TYPES,
     WHATSAPP_ERROR_REASONS,
@@ -110,3 +113,31 @@ def test_every_structured_response_body_conforms_to_the_sdk() -> None:
             timestamp=WHEN,
         )
         assert sdk_problems(body, "OpenInboundStructuredResponseMessage") == [], reply_type
+
+
+_TEXT = st.text(min_size=1, max_size=200)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    reply_type=st.sampled_from(REPLY_TYPES),
+    text=st.none() | _TEXT,
+    payload=_TEXT,
+    reply_to=st.uuids().map(str),
+    id_type=st.sampled_from(["Phone", "Email", "Opaque"]),
+)
+def test_any_valid_reply_makes_a_structured_response_the_sdk_accepts(
+    reply_type: str, text: str | None, payload: str, reply_to: str, id_type: str
+) -> None:
+    reply = {"type": reply_type, "payload": payload, "reply_to": reply_to}
+    if text is not None:
+        reply["text"] = text
+    body = structured_response_body(
+        message_id="wamid.generated",
+        sender={"id": "customer-1", "id_type": id_type},
+        reply=reply,
+        timestamp=WHEN,
+    )
+    assert sdk_problems(body, "OpenInboundStructuredResponseMessage") == []
+    assert body["buttonResponse"]["payload"] == payload
+    assert body["originatingMessageId"] == reply_to
