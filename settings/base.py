@@ -259,5 +259,7 @@ SPECTACULAR_SETTINGS.update(
         "REDOC_DIST": "SIDECAR",
         "COMPONENT_SPLIT_REQUEST": True,
         "OAS_VERSION": "3.1.0",
+        # A name that says what the choice is (the default would be a bare TypeEnum).
+        "ENUM_NAME_OVERRIDES": {"ReplyTypeEnum": "outbound.services.messages.REPLY_TYPES"},
     }
 )
