@@ -119,7 +119,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, capped in size and nesting while read (docs/api.md, "Limits").
+    "DEFAULT_PARSER_CLASSES": ["outbound.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "genesys_gateway.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -262,5 +263,8 @@ SPECTACULAR_SETTINGS.update(
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
         "REDOC_DIST": "SIDECAR",
         "COMPONENT_SPLIT_REQUEST": True,
+        "OAS_VERSION": "3.1.0",
+        # A name that says what the choice is (the default would be a bare TypeEnum).
+        "ENUM_NAME_OVERRIDES": {"ReplyTypeEnum": "outbound.services.messages.REPLY_TYPES"},
     }
 )
