@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_prometheus",
     "tenants",
+    "media",
     "outbound",
     "webhooks",
 ]
@@ -141,6 +142,36 @@ API_KEY_LAST_USED_RESOLUTION_S = env.int("API_KEY_LAST_USED_RESOLUTION_S", defau
 # --- Genesys Cloud -------------------------------------------------------------------
 GENESYS_TIMEOUT_S = env.float("GENESYS_TIMEOUT_S", default=10.0)
 
+# --- Media (docs/media.md) --------------------------------------------------------------
+# `filesystem` (files under MEDIA_ROOT) or `s3` (S3-compatible object storage).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "run" / "media"))
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=25 * 1024 * 1024)
+MEDIA_ALLOWED_TYPES = env.list(
+    "MEDIA_ALLOWED_TYPES",
+    default=[
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "video/mp4",
+        "audio/mpeg",
+        "audio/ogg",
+        "application/pdf",
+    ],
+)
+# Lifetime of a signed download URL, and how long media is kept at all.
+MEDIA_URL_TTL_S = env.int("MEDIA_URL_TTL_S", default=7 * 86400)
+MEDIA_RETENTION_DAYS = env.int("MEDIA_RETENTION_DAYS", default=30)
+MEDIA_PURGE_BATCH_SIZE = env.int("MEDIA_PURGE_BATCH_SIZE", default=500)
+# Where Genesys and the WhatsApp side reach this gateway: signed URLs start with it.
+MEDIA_PUBLIC_BASE_URL = env.str("MEDIA_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Without a `location`, FileSystemStorage follows MEDIA_ROOT (also when tests change it).
+    "media": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+}
+
 # --- Messaging -----------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="amqp://guest:guest@localhost:5672//")
 EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default=CELERY_BROKER_URL)
@@ -200,6 +231,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "outbox-purge": {
         "task": "webhooks.outbox_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    "media-purge": {
+        "task": "media.purge",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
