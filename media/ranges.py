@@ -27,9 +27,8 @@ def byte_range(header: str, *, size: int) -> tuple[int, int] | None:
             raise RangeNotSatisfiableError
         return max(0, size - suffix), size - 1
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None
     if start >= size:
         raise RangeNotSatisfiableError
-    return start, min(end, size - 1)
+    return start, min(int(last), size - 1) if last else size - 1

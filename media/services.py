@@ -52,7 +52,7 @@ class _Spooled:
     head: bytes
 
 
-class _SpooledFile(File[bytes]):
+class _SpooledFile(File):
     """An upload already on disk: FileSystemStorage moves it instead of copying it."""
 
     def __init__(self, spooled: _Spooled) -> None:
