@@ -7,8 +7,10 @@ lists and explains each one.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from settings.brokers import broker_transport_options
+from settings.media import media_s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -165,12 +167,37 @@ MEDIA_RETENTION_DAYS = env.int("MEDIA_RETENTION_DAYS", default=30)
 MEDIA_PURGE_BATCH_SIZE = env.int("MEDIA_PURGE_BATCH_SIZE", default=500)
 # Where Genesys and the WhatsApp side reach this gateway: signed URLs start with it.
 MEDIA_PUBLIC_BASE_URL = env.str("MEDIA_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# S3-compatible storage (MEDIA_STORAGE=s3): bucket, endpoint (empty: AWS itself), region,
+# key prefix, `path` addressing for MinIO-like servers, and credentials (empty: boto3's
+# usual chain: environment, instance role...). Downloads are redirected to a presigned
+# URL valid for MEDIA_S3_PRESIGN_TTL_S.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="")
+MEDIA_S3_PREFIX = env.str("MEDIA_S3_PREFIX", default="")
+MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE", default="")
+MEDIA_S3_ACCESS_KEY_ID = env.str("MEDIA_S3_ACCESS_KEY_ID", default="")
+MEDIA_S3_SECRET_ACCESS_KEY = env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="")
+MEDIA_S3_PRESIGN_TTL_S = env.int("MEDIA_S3_PRESIGN_TTL_S", default=300)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     # Without a `location`, FileSystemStorage follows MEDIA_ROOT (also when tests change it).
     "media": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
 }
+if MEDIA_STORAGE == "s3":
+    STORAGES["media"] = media_s3_storage(
+        bucket=MEDIA_S3_BUCKET,
+        endpoint_url=MEDIA_S3_ENDPOINT_URL,
+        region=MEDIA_S3_REGION,
+        prefix=MEDIA_S3_PREFIX,
+        addressing_style=MEDIA_S3_ADDRESSING_STYLE,
+        access_key_id=MEDIA_S3_ACCESS_KEY_ID,
+        secret_access_key=MEDIA_S3_SECRET_ACCESS_KEY,
+        presign_ttl_s=MEDIA_S3_PRESIGN_TTL_S,
+    )
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {MEDIA_STORAGE!r}")
 
 # --- Messaging -----------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="amqp://guest:guest@localhost:5672//")
