@@ -13,6 +13,7 @@ from outbound.serializers import ProblemSerializer
 from outbound.views.base import TenantApi, problems
 
 _MEDIA_PROBLEMS = {
+    (400, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description="Empty body."),
     (413, PROBLEM_CONTENT_TYPE): OpenApiResponse(
         ProblemSerializer, description="Larger than MEDIA_MAX_BYTES."
     ),
@@ -24,11 +25,12 @@ _MEDIA_PROBLEMS = {
 
 
 class MediaCreateApi(TenantApi):
-    """Store a file for later messages; answers a signed URL to it.
+    """Store a file for later messages: its media_id and a signed URL to it.
 
-    The body is read as a stream, never parsed: no DRF parser runs for this view.
+    The declared type must be allowed and match the bytes; see docs/media.md.
     """
 
+    # The body is streamed to storage by the service; no DRF parser may read it first.
     parser_classes = []
 
     class OutputSerializer(serializers.Serializer):
@@ -57,7 +59,7 @@ class MediaCreateApi(TenantApi):
         ],
         responses={
             201: OpenApiResponse(OutputSerializer, description="Stored."),
-            **problems(400, 401, 404),
+            **problems(401, 404),
             **_MEDIA_PROBLEMS,
         },
     )
