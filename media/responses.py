@@ -56,6 +56,14 @@ def _headers(media: Media, *, expires_at: datetime) -> dict[str, str]:
     }
 
 
+def _wanted_range(request: HttpRequest, *, size: int, etag: str) -> tuple[int, int] | None:
+    range_header = request.headers.get("Range", "")
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range != etag:
+        return None  # the client's partial copy is of other bytes
+    return byte_range(range_header, size=size)
+
+
 def media_not_found() -> HttpResponse:
     return problem_response(
         status=404,
@@ -72,12 +80,8 @@ def media_file_response(
     headers = _headers(media, expires_at=expires_at)
     if headers["ETag"] in request.headers.get("If-None-Match", ""):
         return HttpResponse(status=304, headers=headers)
-    range_header = request.headers.get("Range", "")
-    if_range = request.headers.get("If-Range")
-    if if_range is not None and if_range != headers["ETag"]:
-        range_header = ""  # the client's partial copy is of other bytes
     try:
-        wanted = byte_range(range_header, size=media.size)
+        wanted = _wanted_range(request, size=media.size, etag=headers["ETag"])
     except RangeNotSatisfiableError:
         response = problem_response(
             status=416,

@@ -172,3 +172,10 @@ def test_only_get_and_head_are_answered(client: Client, media: Media) -> None:
     response = client.post(link(media))
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
+
+
+def test_head_with_a_range_gives_the_ranges_headers(client: Client, media: Media) -> None:
+    response = client.head(link(media), HTTP_RANGE="bytes=10-19")
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 10-19/{len(BODY)}"
+    assert response["Content-Length"] == "10"

@@ -148,3 +148,12 @@ def test_purge_removes_uploads_a_killed_worker_left(tenant: Tenant, media_root: 
 
     assert not stale.exists()
     assert fresh.exists()
+
+
+def test_beat_runs_the_purge_task_hourly(settings: Any) -> None:
+    from genesys_gateway.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["media-purge"]
+    assert entry["schedule"] == 3600.0
+    app.loader.import_default_modules()
+    assert app.tasks[entry["task"]].run is media_purge_task.run
