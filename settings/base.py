@@ -165,6 +165,8 @@ MEDIA_ALLOWED_TYPES = env.list(
 MEDIA_URL_TTL_S = env.int("MEDIA_URL_TTL_S", default=7 * 86400)
 MEDIA_RETENTION_DAYS = env.int("MEDIA_RETENTION_DAYS", default=30)
 MEDIA_PURGE_BATCH_SIZE = env.int("MEDIA_PURGE_BATCH_SIZE", default=500)
+# Connect and read timeout (each) when copying a file from a URL (agents' attachments).
+MEDIA_FETCH_TIMEOUT_S = env.float("MEDIA_FETCH_TIMEOUT_S", default=10.0)
 # Where Genesys and the WhatsApp side reach this gateway: signed URLs start with it.
 MEDIA_PUBLIC_BASE_URL = env.str("MEDIA_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # S3-compatible storage (MEDIA_STORAGE=s3): bucket, endpoint (empty: AWS itself), region,
