@@ -144,7 +144,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response = drf_default_handler(exc, context)
     if response is None:
         return None  # unexpected: stays a 500 and reaches the logs
-    slug, title = "error", "Error"
+    # Any other APIException names itself: its default_code as the slug, its `title`.
+    slug = str(getattr(exc, "default_code", "error")).replace("_", "-")
+    title = str(getattr(exc, "title", "Error"))
     for exc_class, exc_slug, exc_title in _DRF_PROBLEMS:
         if isinstance(exc, exc_class):
             slug, title = exc_slug, exc_title

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path, register_converter
 
-from outbound.views import asynchronous, conversations, directory, messages
+from outbound.views import asynchronous, conversations, directory, media, messages
 
 
 class GenesysIdConverter:
@@ -28,6 +28,7 @@ urlpatterns: list[URLPattern] = [
     ),
     path(TENANT + "receipts", messages.ReceiptCreateApi.as_view(), name="receipts"),
     path(TENANT + "typing", messages.TypingCreateApi.as_view(), name="typing"),
+    path(TENANT + "media", media.MediaCreateApi.as_view(), name="media"),
     path(
         TENANT + "conversations/<genesys_id:conversation_id>",
         conversations.ConversationDetailApi.as_view(),

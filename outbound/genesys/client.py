@@ -44,6 +44,8 @@ class GenesysClient:
         self._rate_limiter = rate_limiter
         self._policy = policy or RetryPolicy.from_settings()
         self._clock = Clock(sleep=sleep, monotonic=monotonic, rng=rng or random.Random())
+        # Genesys' correlation id of the last answer, for logging what a 2xx body reports.
+        self.last_context_id = ""
 
     def _call(
         self,
@@ -67,6 +69,7 @@ class GenesysClient:
             options={"params": params, "json": json},
         )
         response = self._send_authorized(call)
+        self.last_context_id = response.headers.get("ININ-Correlation-Id", "")
         if not response.ok:
             error = error_from_response(response)
             logger.warning(
@@ -120,6 +123,20 @@ class GenesysClient:
             params={"prefetchConversationId": "true"},
             json=message,
             safe=True,  # de-duplicated by Genesys on channel.messageId
+        )
+
+    # https://developer.genesys.cloud/routing/conversations/conversations-apis#post-api-v2-conversations-messages--integrationId--inbound-open-structured-response
+    def send_inbound_structured_response(
+        self, *, integration_id: str, message: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._call(
+            "POST",
+            "/api/v2/conversations/messages/{integrationId}/inbound/open/structured/response",
+            path={"integrationId": integration_id},
+            json=message,
+            # Not repeated after a 5xx or a read timeout: nothing says Genesys
+            # de-duplicates structured responses, and a doubled tap can drive a bot twice.
+            safe=False,
         )
 
     # https://developer.genesys.cloud/commdigital/digital/openmessaging/inboundReceiptMessages

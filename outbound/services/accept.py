@@ -45,10 +45,11 @@ def receipt_accept(*, tenant: Tenant, recipient: dict[str, Any], **fields: Any) 
         customer_key=_customer_key(integration.integration_id, recipient["id"]),
         payload={**fields, "recipient": recipient},
     )
+    mapping = RECEIPT_STATUSES[fields["status"]]
     return {
         "message_id": fields["message_id"],
         "status": fields["status"],
-        "genesys_status": RECEIPT_STATUSES[fields["status"]][0],
+        "genesys_status": mapping[0] if mapping else None,
         "duplicate": not accepted.created,
         "state": accepted.delivery.state,
     }

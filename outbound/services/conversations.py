@@ -1,11 +1,11 @@
 """Reading and steering Genesys messaging conversations."""
 
-from datetime import datetime
 from typing import Any
 
 from outbound.errors import CustomerParticipantNotFound
 from outbound.genesys.answers import answer_object, answer_objects
 from outbound.services.access import genesys_client
+from outbound.services.times import genesys_time_parse
 from tenants.models import Tenant
 
 # Genesys takes at most this many ids in one bulk messages request.
@@ -36,8 +36,8 @@ def conversation_get(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
     return {
         "id": data.get("id") or conversation_id,
         "state": data.get("state"),
-        "start_time": data.get("startTime"),
-        "end_time": data.get("endTime"),
+        "start_time": genesys_time_parse(data.get("startTime")),
+        "end_time": genesys_time_parse(data.get("endTime")),
         "participants": [
             _participant(p) for p in answer_objects(data.get("participants"), field="participants")
         ],
@@ -63,16 +63,9 @@ def _message_item(data: dict[str, Any]) -> dict[str, Any]:
         "direction": data.get("direction"),
         "text": normalized.get("text") or data.get("textBody"),
         "attachments": attachments,
-        "timestamp": data.get("timestamp"),
+        "timestamp": genesys_time_parse(data.get("timestamp")),
         "status": data.get("status"),
     }
-
-
-def _sort_key(item: dict[str, Any]) -> datetime:
-    try:
-        return datetime.fromisoformat(str(item["timestamp"]))
-    except ValueError:
-        return datetime.max.replace(tzinfo=None)
 
 
 def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
@@ -92,7 +85,8 @@ def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[
         )
         entities = answer_objects(listing.get("entities"), field="entities")
         items += [_message_item(entity) for entity in entities]
-    dated = sorted((i for i in items if i["timestamp"]), key=_sort_key)
+    # Every timestamp is aware (or None), so they compare; undated messages go last.
+    dated = sorted((i for i in items if i["timestamp"]), key=lambda item: item["timestamp"])
     return {"items": dated + [i for i in items if not i["timestamp"]]}
 
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from celery import current_app
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -52,6 +53,8 @@ from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
 
+# The Celery task that runs deliveries_run (outbound/tasks.py), named to avoid an import cycle.
+DELIVERIES_RUN_TASK = "outbound.deliveries_run"
 # How long a worker may wait for the tenant's rate limit before handing the row back.
 _RATE_LIMIT_WAIT_S = 1.0
 
@@ -127,19 +130,18 @@ def deliveries_wake() -> None:
     global _wake_paused_until  # a per-process circuit breaker, by design
     if not settings.GENESYS_DELIVERY_WAKE_CELERY or time.monotonic() < _wake_paused_until:
         return
-    from outbound.tasks import deliveries_run_task
-
     timeout = settings.GENESYS_DELIVERY_WAKE_TIMEOUT_S
     try:
         conn = getattr(_wake_local, "connection", None)
         if conn is None:
-            conn = deliveries_run_task.app.connection_for_write(
-                connect_timeout=timeout, heartbeat=0
-            )
+            conn = current_app.connection_for_write(connect_timeout=timeout, heartbeat=0)
             _wake_local.connection = conn
         conn.ensure_connection(max_retries=0, timeout=timeout)
-        deliveries_run_task.apply_async(
-            connection=conn, retry=False, expires=settings.GENESYS_DELIVERY_SWEEP_S * 4
+        current_app.send_task(
+            DELIVERIES_RUN_TASK,
+            connection=conn,
+            retry=False,
+            expires=settings.GENESYS_DELIVERY_SWEEP_S * 4,
         )
     except Exception as exc:  # the broker is down or slow: the sweep will find the rows
         _wake_paused_until = time.monotonic() + settings.GENESYS_DELIVERY_WAKE_BREAKER_S

@@ -4,6 +4,7 @@ from typing import Any
 
 from outbound.genesys.answers import answer_object, answer_objects
 from outbound.services.access import genesys_client
+from outbound.services.times import genesys_time_parse
 from tenants.models import Tenant
 
 # Our `expand` values -> Genesys' (sent as repeated `expand` parameters).
@@ -36,7 +37,7 @@ def _presence(value: Any) -> dict[str, Any] | None:
         "system_presence": definition.get("systemPresence"),
         "presence_definition_id": definition.get("id"),
         "message": presence.get("message"),
-        "modified_date": presence.get("modifiedDate"),
+        "modified_date": genesys_time_parse(presence.get("modifiedDate")),
     }
 
 
@@ -44,7 +45,10 @@ def _routing_status(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     routing_status = answer_object(value, field="routingStatus")
-    return {"status": routing_status.get("status"), "start_time": routing_status.get("startTime")}
+    return {
+        "status": routing_status.get("status"),
+        "start_time": genesys_time_parse(routing_status.get("startTime")),
+    }
 
 
 def _user(data: dict[str, Any]) -> dict[str, Any]:
