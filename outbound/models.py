@@ -45,6 +45,9 @@ class GenesysRateLimit(models.Model):
     rejected_count = models.PositiveBigIntegerField(
         default=0, help_text="Calls answered 503 because the wait would have been too long."
     )
+    # The decision of the latest acquire, written and read back by the same UPDATE ...
+    # RETURNING: seconds the caller waits, or -1 for "refused". Meaningless otherwise.
+    last_wait_s = models.FloatField(default=0.0, editable=False)
 
     class Meta:
         verbose_name = "Genesys rate limit"

@@ -319,6 +319,9 @@ GENESYS_IDEMPOTENCY_WAIT_S = env.float("GENESYS_IDEMPOTENCY_WAIT_S", default=25.
 # Sent messages/receipts are remembered this long for idempotency (WhatsApp redelivers a
 # webhook for up to 7 days), then deleted by the `outbound.deliveries_purge` task.
 GENESYS_IDEMPOTENCY_RETENTION_DAYS = env.int("GENESYS_IDEMPOTENCY_RETENTION_DAYS", default=30)
+# API keys, integrations and Genesys tokens are cached in each process this long; a change
+# made in another process (a key revoked in the admin) takes effect within it.
+API_CACHE_TTL_S = env.float("API_CACHE_TTL_S", default=30.0)
 # Asynchronous delivery (`Prefer: respond-async`, docs/api.md): transient failures are
 # retried this long after acceptance, then the message fails (delivery.failed).
 GENESYS_DELIVERY_MAX_AGE_S = env.float("GENESYS_DELIVERY_MAX_AGE_S", default=24 * 3600.0)

@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from django.db import transaction
 
+from outbound.cache import CONVERSATIONS, INTEGRATIONS
 from outbound.errors import IntegrationInvalid
 from outbound.genesys import GenesysClient, GenesysPermanentError
 from outbound.metrics import GENESYS_RECEIPTS_FAILED
@@ -62,7 +63,19 @@ TYPING_DURATION_MS = 5000
 
 
 def integration_resolve(*, tenant: Tenant, integration_id: str | None) -> Integration:
-    """The integration a request names, or the tenant's only one when it names none."""
+    """The integration a request names, or the tenant's only one when it names none.
+
+    Cached per process (outbound/cache.py); only found integrations are cached.
+    """
+    cache_key = (tenant.pk, integration_id or "")
+    integration = INTEGRATIONS.get(cache_key)
+    if integration is None:
+        integration = _integration_lookup(tenant=tenant, integration_id=integration_id)
+        INTEGRATIONS.put(cache_key, integration)
+    return integration
+
+
+def _integration_lookup(*, tenant: Tenant, integration_id: str | None) -> Integration:
     if integration_id:
         # Another tenant's integration answers exactly like an unknown one.
         integration = tenant.integrations.filter(integration_id=integration_id).first()
@@ -240,14 +253,16 @@ def _message_record(
     customer_id: str,
 ) -> None:
     """Store Genesys' answer: repeats now get it, and the conversation maps to the tenant."""
-    if conversation_id:
-        # The webhook side resolves tenants by conversation id through this map.
+    if conversation_id and not CONVERSATIONS.get((tenant.pk, conversation_id)):
+        # The webhook side resolves tenants by conversation id through this map; a
+        # conversation this process has mapped already needs no second write.
         conversation_record(
             tenant=tenant,
             conversation_id=conversation_id,
             integration=integration,
             customer_id=customer_id,
         )
+        transaction.on_commit(lambda: CONVERSATIONS.put((tenant.pk, conversation_id), True))
     delivery_complete(
         row=row,
         integration=integration,

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 import responses
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from outbound.models import InboundMessage, OutboundDelivery, QueuedState
-from outbound.services.deliveries import deliveries_claim, deliveries_run
+from outbound.genesys import GenesysRateLimitedError, rate_limit_acquire
+from outbound.models import GenesysRateLimit, InboundMessage, OutboundDelivery, QueuedState
+from outbound.services.deliveries import deliveries_claim, deliveries_run, delivery_attempt
 from tenants.models import Integration, Tenant
 from tests.outbound.conftest import API, CONVERSATION_ID, INBOUND_URL, INTEGRATION_ID, problem
 
@@ -49,10 +51,11 @@ def genesys_answers(genesys: responses.RequestsMock, answers: list[Any]) -> list
 
 
 def make_due() -> None:
-    """Pretend the retry delays have passed."""
+    """Pretend the retry delays (and any rate-limit pause after a 429) have passed."""
     OutboundDelivery.objects.filter(state=QueuedState.QUEUED).update(
         next_attempt_at=timezone.now() - timedelta(seconds=1)
     )
+    GenesysRateLimit.objects.update(tokens=settings.GENESYS_RATE_LIMIT_BURST)
 
 
 @pytest.fixture
@@ -139,6 +142,9 @@ def test_transient_failures_are_retried_with_retry_after_and_backoff(
     assert row.attempts == 0  # a 429 is a wait, not a failed attempt
     assert row.last_status == 429
     assert deliveries_run(max_s=10) == 0  # not due yet
+    # Genesys' 429 paused the tenant's bucket for every worker, for its Retry-After.
+    with pytest.raises(GenesysRateLimitedError):
+        rate_limit_acquire(tenant=integration.tenant, max_wait_s=6)
 
     make_due()
     deliveries_run(max_s=10)
@@ -229,8 +235,6 @@ def test_a_sending_row_whose_worker_died_is_claimed_again_after_its_lease(
     assert row.claim_token is None
     assert len(received) == 1
     # The dead worker's late outcome cannot overwrite the new owner's.
-    from outbound.services.deliveries import delivery_attempt
-
     assert claimed.claim_token is not None
     delivery_attempt(delivery=claimed)
     row.refresh_from_db()
