@@ -176,3 +176,13 @@ def test_readyz_answers_from_its_cache_until_the_ttl_passes(
             services("start-rabbitmq")
     with override_settings(READYZ_CACHE_S=0):
         assert client.get("/readyz").status_code == 200
+
+
+@override_settings(SECURE_SSL_REDIRECT=True)
+def test_https_redirect_spares_probes_and_metrics() -> None:
+    client = Client()  # built under the override: SecurityMiddleware reads it at start
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    redirected = client.get("/api/v1/schema/")
+    assert redirected.status_code == 301
+    assert redirected["Location"].startswith("https://")
