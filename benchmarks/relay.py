@@ -20,7 +20,7 @@ import uuid
 import amqp
 from kombu.utils.url import parse_url
 
-from webhooks.publisher import EventPublisher, OutgoingEvent
+from webhooks.outbox.publisher import EventPublisher, OutgoingEvent
 
 EXCHANGE = "genesys.events.benchmark"
 

@@ -209,7 +209,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600.0},
     },
 }
-METRICS_SCRAPE_COLLECTORS = ["webhooks.relay_metrics.OutboxCollector"]
+METRICS_SCRAPE_COLLECTORS = ["webhooks.outbox.metrics.OutboxCollector"]
 
 # --- Operations ------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -27,7 +27,7 @@ from kombu.utils.url import parse_url
 
 from tenants.models import Tenant
 from webhooks.models import OutboxMessage
-from webhooks.relay import relay_wake
+from webhooks.outbox.wakeup import relay_wake
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -27,7 +27,7 @@ from tests.relay.conftest import (
     wait_for,
 )
 from webhooks.models import OutboxMessage
-from webhooks.relay import relay_wake
+from webhooks.outbox.wakeup import relay_wake
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

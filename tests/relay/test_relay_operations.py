@@ -19,8 +19,9 @@ from prometheus_client import CollectorRegistry
 from tenants.models import Tenant
 from tests.relay.conftest import outbox_write, wait_for
 from webhooks.models import OutboxMessage
-from webhooks.relay import outbox_purge, relay_wake
-from webhooks.relay_metrics import OutboxCollector
+from webhooks.outbox.metrics import OutboxCollector
+from webhooks.outbox.services import outbox_purge
+from webhooks.outbox.wakeup import relay_wake
 
 
 class HangUpBroker:

@@ -14,8 +14,13 @@ from kombu import Connection, Exchange, Queue
 from tenants.models import Tenant
 from tests.relay.conftest import REPO, Consumer, decoded, outbox_write
 from webhooks.models import OutboxMessage
-from webhooks.publisher import EventPublisher, OutgoingEvent, publisher_create
-from webhooks.relay import outbox_publisher_create, relay_drain, relay_publish_batch
+from webhooks.outbox.publisher import (
+    EventPublisher,
+    OutgoingEvent,
+    outbox_publisher_create,
+    publisher_create,
+)
+from webhooks.outbox.relay import relay_drain, relay_publish_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tenants.models import Tenant
-from webhooks.relay import outbox_purge, outbox_replay
+from webhooks.outbox.services import outbox_purge, outbox_replay
 
 
 class Command(BaseCommand):

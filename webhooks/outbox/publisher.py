@@ -22,7 +22,10 @@ import amqp.exceptions
 import kombu
 import kombu.exceptions
 import structlog
+from django.conf import settings
 from kombu.utils.url import parse_url
+
+from genesys_gateway.backoff import backoff_capped
 
 logger = structlog.get_logger(__name__)
 
@@ -149,7 +152,7 @@ class EventPublisher:
         except CONNECTION_ERRORS as exc:
             self.close()
             self._failures += 1
-            delay = min(self.reconnect_max, self.reconnect_base * 2 ** (self._failures - 1))
+            delay = backoff_capped(self._failures, base=self.reconnect_base, cap=self.reconnect_max)
             self._retry_at = time.monotonic() + delay
             logger.warning("relay.broker_unreachable", error=repr(exc), retry_in_s=delay)
             raise BrokerUnavailable(repr(exc)) from exc
@@ -389,3 +392,17 @@ def publisher_create(
     if parse_url(url).get("transport") in ("amqp", "amqps", "pyamqp"):
         return EventPublisher(url=url, exchange=exchange, **amqp_options)
     return KombuPublisher(url=url, exchange=exchange, transport_options=transport_options)
+
+
+def outbox_publisher_create() -> Publisher:
+    """A publisher configured from settings (EVENTS_BROKER_URL, EVENTS_EXCHANGE, OUTBOX_*)."""
+    return publisher_create(
+        url=settings.EVENTS_BROKER_URL,
+        exchange=settings.EVENTS_EXCHANGE,
+        # Set by the settings for kombu's filesystem transport (`make run`); absent otherwise.
+        transport_options=settings.EVENTS_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=settings.OUTBOX_RELAY_CONNECT_TIMEOUT_S,
+        confirm_timeout=settings.OUTBOX_RELAY_CONFIRM_TIMEOUT_S,
+        heartbeat=settings.OUTBOX_RELAY_HEARTBEAT_S,
+        reconnect_max=settings.OUTBOX_RELAY_RECONNECT_MAX_S,
+    )

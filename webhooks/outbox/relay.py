@@ -1,0 +1,138 @@
+"""The outbox relay: publishes pending outbox rows to RabbitMQ, in order, losing nothing.
+
+How a pass works (`relay_publish_batch`), all in one database transaction:
+1. Claim: lock the *head* of each ordering key, i.e. its oldest pending row, for up to
+   OUTBOX_RELAY_BATCH_SIZE keys, with `FOR UPDATE SKIP LOCKED` (webhooks.outbox.claim).
+2. Publish the claimed rows as one batch and wait once for the broker's confirms.
+3. Mark confirmed rows published; charge rejected/returned rows one attempt (dead after
+   OUTBOX_MAX_ATTEMPTS); leave rows the broker never settled pending. Commit.
+
+Ordering. Only the head of a key is ever claimable, and it stays locked until its outcome
+is committed, so a key has at most one row in flight across all workers: the next row
+becomes the head only after the previous one was confirmed (or died). Several workers
+share the load because SKIP LOCKED hands each of them different keys; a key whose head is
+locked, or waiting for its back-off (`next_attempt_at` in the future), blocks only itself.
+A dead row is no longer pending, so it stops blocking its key; if it is replayed later it
+is published after the rows that overtook it.
+
+Ids come from a sequence at INSERT, so two transactions writing to one key at the same
+moment may commit out of id order; the relay then publishes in commit order, which is the
+order the webhooks were acknowledged in.
+
+Failures. An unreachable broker (connect fails, connection drops, no confirm in time) rolls
+nothing forward and spends no attempt; the rows are simply claimed again once the publisher
+has reconnected (its reconnect delay is capped exponential). A crash after the broker
+confirmed but before the commit republishes the row: consumers see a duplicate with the
+same message id (at-least-once).
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from genesys_gateway.backoff import backoff_capped
+from webhooks.models import OutboxMessage
+from webhooks.outbox import metrics
+from webhooks.outbox.claim import outbox_claim
+from webhooks.outbox.publisher import Publisher
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int
+    published: int
+    failed: int
+
+
+def outbox_retry_delay(*, attempts: int) -> timedelta:
+    """Capped exponential back-off after `attempts` broker rejections."""
+    return timedelta(
+        seconds=backoff_capped(
+            attempts, base=settings.OUTBOX_RETRY_BASE_S, cap=settings.OUTBOX_RETRY_MAX_S
+        )
+    )
+
+
+def _record_rejections(*, rejected: dict[int, str], now: datetime) -> int:
+    dead = 0
+    for row in OutboxMessage.objects.filter(id__in=rejected, status=OutboxMessage.Status.PENDING):
+        row.attempts += 1
+        row.last_error = rejected[row.id][:2000]
+        if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            row.status = OutboxMessage.Status.DEAD
+            row.next_attempt_at = None
+            dead += 1
+            logger.error(
+                "relay.dead_lettered", outbox_id=row.id, event_id=row.event_id, error=row.last_error
+            )
+        else:
+            row.next_attempt_at = now + outbox_retry_delay(attempts=row.attempts)
+            logger.warning(
+                "relay.rejected", outbox_id=row.id, attempts=row.attempts, error=row.last_error
+            )
+        row.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+    return dead
+
+
+def relay_publish_batch(*, publisher: Publisher, batch_size: int | None = None) -> BatchResult:
+    """Claim up to one batch of due rows (one per ordering key), publish, record outcomes.
+
+    Raises BrokerUnavailable when the broker could not take the batch; the rows it settled
+    before that are committed, the others stay pending with their budget untouched.
+    """
+    limit = batch_size or settings.OUTBOX_RELAY_BATCH_SIZE
+    with transaction.atomic():
+        claimed = outbox_claim(limit=limit)
+        if not claimed:
+            return BatchResult(claimed=0, published=0, failed=0)
+        # Connect only now: an idle relay never touches the broker.
+        outcome = publisher.publish_batch([row.event for row in claimed])
+        now = timezone.now()
+        if outcome.confirmed:
+            OutboxMessage.objects.filter(
+                id__in=outcome.confirmed, status=OutboxMessage.Status.PENDING
+            ).update(status=OutboxMessage.Status.PUBLISHED, published_at=now, last_error="")
+        dead = _record_rejections(rejected=outcome.rejected, now=now) if outcome.rejected else 0
+    # Counted only once committed, so a failed commit does not inflate them.
+    confirmed = set(outcome.confirmed)
+    for row in claimed:
+        if row.event.key in confirmed:
+            metrics.PUBLISH_LATENCY.observe((now - row.created_at).total_seconds())
+    metrics.PUBLISHED.inc(len(confirmed))
+    metrics.PUBLISH_FAILURES.inc(len(outcome.rejected))
+    metrics.DEAD_LETTERED.inc(dead)
+    if outcome.error is not None:
+        raise outcome.error
+    return BatchResult(
+        claimed=len(claimed), published=len(outcome.confirmed), failed=len(outcome.rejected)
+    )
+
+
+def relay_drain(
+    *,
+    publisher: Publisher,
+    max_seconds: float | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Publish batches until no row is claimable (or time/stop says so); return how many.
+
+    Raises BrokerUnavailable, like relay_publish_batch.
+    """
+    deadline = time.monotonic() + (max_seconds or settings.OUTBOX_RELAY_PASS_MAX_S)
+    published = 0
+    while time.monotonic() < deadline and not (stop and stop.is_set()):
+        result = relay_publish_batch(publisher=publisher)
+        published += result.published
+        if result.claimed == 0:
+            break
+    if published:
+        logger.info("relay.drained", published=published)
+    return published
