@@ -20,6 +20,7 @@ import uuid
 import amqp
 from kombu.utils.url import parse_url
 
+from webhooks.outbox.exchange import events_exchange_declare
 from webhooks.outbox.publisher import EventPublisher, OutgoingEvent
 
 EXCHANGE = "genesys.events.benchmark"
@@ -34,8 +35,7 @@ def _declare_queue(url: str, queue_type: str) -> tuple[amqp.Connection, str]:
         virtual_host=parts.get("virtual_host") or "/",
     )
     conn.connect()
-    channel = conn.channel()
-    channel.exchange_declare(EXCHANGE, "topic", durable=True, auto_delete=False)
+    channel = events_exchange_declare(connection=conn, exchange=EXCHANGE)
     name = f"benchmark-{queue_type}-{uuid.uuid4().hex[:6]}"
     channel.queue_declare(
         name, durable=True, auto_delete=False, arguments={"x-queue-type": queue_type}

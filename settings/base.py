@@ -165,6 +165,8 @@ BROKER_CHECK_TIMEOUT_S = env.float("BROKER_CHECK_TIMEOUT_S", default=2.0)
 # --- Outbox relay ----------------------------------------------------------------------
 # See docs/relay.md. Rows per claim (one per ordering key) and per confirm wait.
 OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=100)
+# A claim looks at the oldest FACTOR x batch due rows to pick its ordering keys (docs/relay.md).
+OUTBOX_RELAY_WINDOW_FACTOR = env.int("OUTBOX_RELAY_WINDOW_FACTOR", default=4)
 # Broker rejections/returns a row may suffer before it is dead-lettered.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 # Back-off after a rejection: base * 2^(attempts-1), capped.

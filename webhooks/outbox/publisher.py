@@ -26,6 +26,7 @@ from django.conf import settings
 from kombu.utils.url import parse_url
 
 from genesys_gateway.backoff import backoff_capped
+from webhooks.outbox.exchange import events_exchange_declare
 
 logger = structlog.get_logger(__name__)
 
@@ -119,7 +120,8 @@ class EventPublisher:
         # Per-batch settlement state, filled by the channel callbacks.
         self._tags: dict[int, int] = {}
         self._by_message: dict[tuple[str, str], int] = {}
-        self._acked: set[int] = set()
+        self._settled: set[int] = set()  # delivery tags
+        self._acked: set[int] = set()  # event keys
         self._rejected: dict[int, str] = {}
 
     # --- connection -------------------------------------------------------------------
@@ -177,9 +179,9 @@ class EventPublisher:
         )
         self._connection = connection
         connection.connect()
-        channel = connection.channel()
-        # The exchange is ours to declare; queues and bindings belong to consumers.
-        channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
+        # The exchange (and its alternate for unroutable events) is ours to declare; other
+        # queues and bindings belong to consumers.
+        channel = events_exchange_declare(connection=connection, exchange=self.exchange)
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)
@@ -247,7 +249,7 @@ class EventPublisher:
         channel = self._channel
         assert channel is not None
         self._tags, self._by_message = {}, {}
-        self._acked, self._rejected = set(), {}
+        self._settled, self._acked, self._rejected = set(), set(), {}
         outcome = BatchOutcome()
         try:
             for event in events:
@@ -291,9 +293,14 @@ class EventPublisher:
                 self._connection.drain_events(timeout=remaining)
 
     def _settled_tags(self, delivery_tag: int, multiple: bool) -> list[int]:
-        if not multiple:
-            return [delivery_tag] if delivery_tag in self._tags else []
-        return [tag for tag in self._tags if tag <= delivery_tag]
+        """The tags an ack or nack settles now: with `multiple`, every one up to
+        `delivery_tag` not settled by an earlier ack or nack, never those again."""
+        if multiple:
+            tags = [t for t in self._tags if t <= delivery_tag and t not in self._settled]
+        else:
+            tags = [delivery_tag] if delivery_tag in self._tags else []
+        self._settled.update(tags)
+        return tags
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         for tag in self._settled_tags(delivery_tag, multiple):
@@ -304,9 +311,7 @@ class EventPublisher:
 
     def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
         for tag in self._settled_tags(delivery_tag, multiple):
-            key = self._tags[tag]
-            self._acked.discard(key)
-            self._rejected.setdefault(key, "nacked by the broker")
+            self._rejected.setdefault(self._tags[tag], "nacked by the broker")
 
     def _on_return(
         self, exc: Exception, exchange: str, routing_key: str, message: amqp.Message
@@ -349,6 +354,7 @@ class KombuPublisher:
                     self.url, transport_options=self.transport_options
                 )
                 self._connection.ensure_connection(max_retries=0)
+                # No alternate exchange: kombu's virtual transports do not implement one.
                 exchange = kombu.Exchange(self.exchange, "topic", durable=True)
                 self._producer = kombu.Producer(
                     self._connection.default_channel, exchange=exchange, auto_declare=True

@@ -1,29 +1,24 @@
 """The outbox relay: publishes pending outbox rows to RabbitMQ, in order, losing nothing.
 
-How a pass works (`relay_publish_batch`), all in one database transaction:
-1. Claim: lock the *head* of each ordering key, i.e. its oldest pending row, for up to
-   OUTBOX_RELAY_BATCH_SIZE keys, with `FOR UPDATE SKIP LOCKED` (webhooks.outbox.claim).
-2. Publish the claimed rows as one batch and wait once for the broker's confirms.
-3. Mark confirmed rows published; charge rejected/returned rows one attempt (dead after
-   OUTBOX_MAX_ATTEMPTS); leave rows the broker never settled pending. Commit.
+How a batch works (`relay_publish_batch`), all in one database transaction:
+1. Claim (webhooks.outbox.claim): hold a few ordering keys and take their oldest pending
+   rows, up to OUTBOX_RELAY_BATCH_SIZE, in id order.
+2. Publish the rows as one batch and wait once for the broker's confirms.
+3. Mark confirmed rows published; charge rejected rows one attempt (dead after
+   OUTBOX_MAX_ATTEMPTS); leave rows the broker never settled pending. Commit, which
+   releases the keys.
 
-Ordering. Only the head of a key is ever claimable, and it stays locked until its outcome
-is committed, so a key has at most one row in flight across all workers: the next row
-becomes the head only after the previous one was confirmed (or died). Several workers
-share the load because SKIP LOCKED hands each of them different keys; a key whose head is
-locked, or waiting for its back-off (`next_attempt_at` in the future), blocks only itself.
-A dead row is no longer pending, so it stops blocking its key; if it is replayed later it
-is published after the rows that overtook it.
-
-Ids come from a sequence at INSERT, so two transactions writing to one key at the same
-moment may commit out of id order; the relay then publishes in commit order, which is the
-order the webhooks were acknowledged in.
+Ordering. A key is held by one relay at a time, from its claim to the commit of the
+outcome, so one conversation's events never race each other across relays. A rejected
+row waits for its back-off and holds back the rest of its key (`_record_rejections`
+stamps them with the same time). A dead row stops blocking; if it is replayed later it is
+published after the rows that overtook it.
 
 Failures. An unreachable broker (connect fails, connection drops, no confirm in time) rolls
 nothing forward and spends no attempt; the rows are simply claimed again once the publisher
 has reconnected (its reconnect delay is capped exponential). A crash after the broker
 confirmed but before the commit republishes the row: consumers see a duplicate with the
-same message id (at-least-once).
+same message id (at-least-once). See docs/relay.md.
 """
 
 import threading
@@ -34,6 +29,7 @@ from datetime import datetime, timedelta
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from genesys_gateway.backoff import backoff_capped
@@ -63,7 +59,8 @@ def outbox_retry_delay(*, attempts: int) -> timedelta:
 
 def _record_rejections(*, rejected: dict[int, str], now: datetime) -> int:
     dead = 0
-    for row in OutboxMessage.objects.filter(id__in=rejected, status=OutboxMessage.Status.PENDING):
+    rows = OutboxMessage.objects.filter(id__in=rejected, status=OutboxMessage.Status.PENDING)
+    for row in rows.order_by("id"):
         row.attempts += 1
         row.last_error = rejected[row.id][:2000]
         if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
@@ -78,12 +75,27 @@ def _record_rejections(*, rejected: dict[int, str], now: datetime) -> int:
             logger.warning(
                 "relay.rejected", outbox_id=row.id, attempts=row.attempts, error=row.last_error
             )
+            _hold_back_key(row=row)
         row.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
     return dead
 
 
+def _hold_back_key(*, row: OutboxMessage) -> None:
+    """Give the later pending rows of the row's key its retry time too.
+
+    The claim would hold them back anyway (order); stamped, they also drop out of the
+    claim's window of due rows, so a waiting conversation costs other keys nothing.
+    """
+    OutboxMessage.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=row.next_attempt_at),
+        ordering_key=row.ordering_key,
+        status=OutboxMessage.Status.PENDING,
+        id__gt=row.id,
+    ).update(next_attempt_at=row.next_attempt_at)
+
+
 def relay_publish_batch(*, publisher: Publisher, batch_size: int | None = None) -> BatchResult:
-    """Claim up to one batch of due rows (one per ordering key), publish, record outcomes.
+    """Claim up to one batch of due rows (a few keys, in id order), publish, record outcomes.
 
     Raises BrokerUnavailable when the broker could not take the batch; the rows it settled
     before that are committed, the others stay pending with their budget untouched.
