@@ -174,6 +174,8 @@ OUTBOX_RETRY_BASE_S = env.float("OUTBOX_RETRY_BASE_S", default=5.0)
 OUTBOX_RETRY_MAX_S = env.float("OUTBOX_RETRY_MAX_S", default=600.0)
 # Published and ignored rows older than this are deleted by the retention task.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=72.0)
+# Dead rows are kept this long after creation for a replay, then purged.
+OUTBOX_DEAD_RETENTION_DAYS = env.float("OUTBOX_DEAD_RETENTION_DAYS", default=30.0)
 OUTBOX_RELAY_CONNECT_TIMEOUT_S = env.float("OUTBOX_RELAY_CONNECT_TIMEOUT_S", default=3.0)
 # A batch the broker does not confirm within this is treated as a broken connection.
 OUTBOX_RELAY_CONFIRM_TIMEOUT_S = env.float("OUTBOX_RELAY_CONFIRM_TIMEOUT_S", default=10.0)

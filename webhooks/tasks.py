@@ -15,5 +15,5 @@ def outbox_relay_task() -> int:
 
 @shared_task(name=OUTBOX_PURGE_TASK, ignore_result=True)
 def outbox_purge_task() -> int:
-    """Retention: delete published and ignored rows older than OUTBOX_RETENTION_HOURS."""
+    """Retention: delete published, ignored and dead rows past their retention."""
     return outbox_purge()

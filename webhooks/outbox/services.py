@@ -83,22 +83,39 @@ def outbox_replay(
     return count
 
 
-def outbox_purge(*, older_than: timedelta | None = None, batch_size: int = 1000) -> int:
-    """Delete published and ignored rows older than the retention period, in small batches.
+def outbox_purge(
+    *,
+    older_than: timedelta | None = None,
+    dead_older_than: timedelta | None = None,
+    batch_size: int = 1000,
+) -> int:
+    """Delete rows past retention; return how many.
 
-    Small batches keep each delete's locks short next to the webhook inserts.
+    Published rows go `older_than` (OUTBOX_RETENTION_HOURS) after publication, ignored ones
+    as long after creation, dead ones `dead_older_than` (OUTBOX_DEAD_RETENTION_DAYS) after
+    creation. Each DELETE takes at most `batch_size` rows, so its locks stay short next to
+    the webhook inserts and the relay; pending rows are never deleted.
     """
-    age = older_than if older_than is not None else timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
-    cutoff = timezone.now() - age
+    now = timezone.now()
+    cutoff = now - (
+        older_than if older_than is not None else timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
+    )
+    dead_cutoff = now - (
+        dead_older_than
+        if dead_older_than is not None
+        else timedelta(days=settings.OUTBOX_DEAD_RETENTION_DAYS)
+    )
     old = OutboxMessage.objects.filter(
         Q(status=OutboxMessage.Status.PUBLISHED, published_at__lt=cutoff)
         | Q(status=OutboxMessage.Status.IGNORED, created_at__lt=cutoff)
+        | Q(status=OutboxMessage.Status.DEAD, created_at__lt=dead_cutoff)
     )
     deleted = 0
     while True:
-        ids = list(old.values_list("id", flat=True)[:batch_size])
-        if not ids:
+        # One statement per batch: DELETE ... WHERE id IN (SELECT id ... LIMIT n).
+        count, _ = OutboxMessage.objects.filter(id__in=old.values("id")[:batch_size]).delete()
+        deleted += count
+        if count < batch_size:
             break
-        deleted += OutboxMessage.objects.filter(id__in=ids).delete()[0]
     logger.info("relay.purged", count=deleted)
     return deleted
