@@ -7,6 +7,8 @@ messages to a durable queue bound to a private exchange, as production would. Ro
 alternate between the modes so drift (disk, CPU) hits both alike; the median counts.
 
     python -m benchmarks.relay [--messages 4000] [--batch 100] [--rounds 3]
+
+`python -m benchmarks relay` then drains a backlog with `manage.py relay` (relay_drain.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import uuid
 import amqp
 from kombu.utils.url import parse_url
 
+from benchmarks import relay_drain
 from webhooks.outbox.exchange import events_exchange_declare
 from webhooks.outbox.publisher import EventPublisher, OutgoingEvent
 
@@ -112,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             rounds=args.rounds,
             queue_type=queue_type,
         )
+    figures.update(relay_drain.main([]))
     return figures
 
 
