@@ -59,10 +59,16 @@ def _fill(db_url: str, *, rows: int, keys: int) -> None:
             " SELECT %s, 'ev-' || n, 'message.outbound', 'conv-' || (n %% %s),"
             " 'message.outbound.bench', jsonb_build_object('id', 'ev-' || n, 'subject',"
             " 'conv-' || (n %% %s), 'data', jsonb_build_object('seq', n, 'text',"
-            " repeat('x', 300))), 'pending', 0, '', now() FROM generate_series(1, %s) AS n",
+            " repeat('x', 300))), 'ignored', 0, '', now() FROM generate_series(1, %s) AS n",
             [tenant_id[0], keys, keys, rows],
         )
         conn.execute("VACUUM ANALYZE webhooks_outboxmessage")
+
+
+def _release(db_url: str) -> None:
+    """Make the filled rows pending at once (they are stored as ignored until then)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE webhooks_outboxmessage SET status = 'pending'")
 
 
 def _bare_publish(db_url: str, broker_url: str, *, batch: int) -> float:
@@ -105,6 +111,13 @@ def _relays_drain(db_url: str, env: dict[str, str], *, relays: int, rows: int, l
         )
         for n in range(relays)
     ]
+    # Start the clock once every relay is up and polling: Django's start-up is not drain time.
+    deadline = time.monotonic() + 60
+    while not all("relay.started" in (log / f"relay-{n}.log").read_text() for n in range(relays)):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the relays did not start; see {log}")
+        time.sleep(0.1)
+    _release(db_url)
     started = time.perf_counter()
     try:
         with psycopg.connect(db_url, autocommit=True) as conn:
