@@ -11,7 +11,8 @@ A relay claims ordering *keys*, not single rows, in two statements of its batch 
 2. `_ROWS_SQL`, a new statement and therefore a new snapshot taken after the locks, reads
    the pending rows of those keys up to the window's last id, in id order. Whatever the
    previous holder of a key committed is visible to it, so no row is published twice and
-   a key has one relay publishing it at a time.
+   a key has one relay publishing it at a time. This needs READ COMMITTED, Django's
+   default on PostgreSQL (under REPEATABLE READ both statements would share one snapshot).
 
 The locks are released by the commit that records the outcome. Each key's rows in a batch
 are a prefix of its pending rows; `_due_prefixes` cuts a key at its first row that is
