@@ -6,7 +6,7 @@ to a durable queue bound `#`. The baseline publishes the same messages (same bod
 routing keys and batch size) with plain py-amqp and one confirm wait per batch, to the
 same queue, in the same run. Figures are ratios to it, and two relays to one.
 
-    python -m benchmarks.relay_drain [--rows 100000] [--batch 100]
+    python -m benchmarks.relay_drain [--rows 100000] [--batch 100] [--relay-batch 100]
 """
 
 from __future__ import annotations
@@ -141,7 +141,10 @@ def _relays_drain(db_url: str, env: dict[str, str], *, relays: int, rows: int, l
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=100, help="the baseline's confirm batch")
+    parser.add_argument(
+        "--relay-batch", type=int, default=None, help="OUTBOX_RELAY_BATCH_SIZE (default: --batch)"
+    )
     args = parser.parse_args(argv)
     broker_url = os.environ.get("EVENTS_BROKER_URL") or os.environ["CELERY_BROKER_URL"]
     db_url = _scratch_database(os.environ["DATABASE_URL"])
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             work,
             DATABASE_URL=db_url,
             EVENTS_EXCHANGE=EXCHANGE,
-            OUTBOX_RELAY_BATCH_SIZE=str(args.batch),
+            OUTBOX_RELAY_BATCH_SIZE=str(args.relay_batch or args.batch),
         )
         manage(env, "migrate", "-v0")
         manage(env, "shell", "-c", (
@@ -175,7 +178,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 two = _relays_drain(db_url, env, relays=2, rows=args.rows, log=work)
                 channel.queue_purge(queue)
                 print(
-                    f"drain {args.rows} rows over {keys} keys, batch {args.batch}:\n"
+                    f"drain {args.rows} rows over {keys} keys, batch {args.batch}"
+                    f" (relay {args.relay_batch or args.batch}):\n"
                     f"  bare py-amqp, batched confirms {bare:8.0f} msg/s  (baseline)\n"
                     f"  one relay                      {one:8.0f} msg/s  = {one / bare:.2f}x\n"
                     f"  two relays                     {two:8.0f} msg/s  = {two / one:.2f}x one",
