@@ -253,6 +253,7 @@ def send(
         if giving_up:
             _log_failure(call, result, attempts=attempt)
             result.error.backoff_s = delay
+            result.error.safe_to_repeat = result.retryable
             raise result.error
         logger.info(
             "genesys_call_retry",

@@ -228,26 +228,36 @@ def delivery_attempt(*, delivery: OutboundDelivery) -> str:
     structlog.contextvars.bind_contextvars(tenant=delivery.tenant.slug)
     try:
         result = _send(delivery, _worker_client(delivery.tenant))
+    except (GenesysTransientError, GenesysBadAnswerError) as exc:
+        if exc.safe_to_repeat is False:
+            # Not safe to send again (a structured response may drive a bot twice) and
+            # Genesys may have processed it: the platform decides, with what we know.
+            return _fail(delivery, status=_status_of(exc), detail=f"outcome unknown: {exc}")
+        return _retry_transient(delivery, exc)
     except DeliveryInProgress:
         # A synchronous request holds this wamid's claim right now; its result is ours.
         return _retry_later(delivery, error=None, delay_s=1.0, counted=False)
-    except GenesysTransientError as exc:
-        return _retry_later(
-            delivery,
-            error=exc,
-            delay_s=_delay_s(delivery, exc),
-            # Waiting for a rate limit is no failed attempt.
-            counted=not isinstance(exc, GenesysRateLimitedError),
-        )
-    except GenesysBadAnswerError as exc:
-        # Genesys may have processed it; a resend is de-duplicated on channel.messageId.
-        return _retry_later(delivery, error=exc, delay_s=_delay_s(delivery, exc), counted=True)
     except (GenesysError, ProblemError) as exc:
         return _fail(delivery, status=_status_of(exc), detail=_detail_of(exc))
     except Exception as exc:  # our own fault (database, a bug): keep the row, retry later
         logger.exception("delivery_attempt_crashed", delivery_id=delivery.pk)
         return _retry_later(delivery, error=exc, delay_s=_delay_s(delivery, None), counted=True)
     return _succeed(delivery, result)
+
+
+def _retry_transient(delivery: OutboundDelivery, exc: GenesysError) -> str:
+    """429, 5xx, time-outs, connection errors, broken answers: the queue tries again.
+
+    A resend after an unknown outcome carries the same channel.messageId (docs/api.md,
+    "Sends that never double").
+    """
+    return _retry_later(
+        delivery,
+        error=exc,
+        delay_s=_delay_s(delivery, exc),
+        # Waiting for a rate limit is no failed attempt.
+        counted=not isinstance(exc, GenesysRateLimitedError),
+    )
 
 
 def _status_of(exc: Exception) -> int:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 import responses
 from django.conf import settings
 from django.utils import timezone
@@ -338,3 +339,25 @@ def test_admin_lists_failed_deliveries_and_retries_them_with_the_change_permissi
     row.refresh_from_db()
     assert row.state == QueuedState.DELIVERED
     assert len(received) == 2
+
+
+def test_an_async_reply_whose_outcome_is_unknown_fails_instead_of_tapping_twice(
+    integration: Integration, authed_client: APIClient, stubbed: Any
+) -> None:
+    structured = stubbed.post(
+        f"{API}/api/v2/conversations/messages/{INTEGRATION_ID}/inbound/open/structured/response",
+        body=requests.exceptions.ReadTimeout("no answer"),
+    )
+    request = {
+        "message_id": "wamid.tap",
+        "from": {"id": "+15550123456"},
+        "reply": {"type": "QuickReply", "payload": "YES", "reply_to": "g-agent-7"},
+    }
+    assert authed_client.post(URL, request, format="json", **ASYNC).status_code == 202
+    deliveries_run(max_s=10)
+    make_due()
+    deliveries_run(max_s=10)
+    assert structured.call_count == 1
+    state = authed_client.get(f"{URL}/wamid.tap").json()
+    assert state["state"] == "failed"
+    assert state["error"]["detail"].startswith("outcome unknown")
