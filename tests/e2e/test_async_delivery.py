@@ -19,7 +19,7 @@ from django.db import connection
 
 from emulator.server import Emulator
 from outbound.models import OutboundDelivery, QueuedState
-from tests.e2e.conftest import INTEGRATION_ID, EmulatorClient, Gateway, poll
+from tests.e2e.conftest import INTEGRATION_ID, EmulatorClient, Events, Gateway, poll
 
 REPO = Path(__file__).resolve().parents[2]
 INBOUND = f"/api/v2/conversations/messages/{INTEGRATION_ID}/inbound/open/message"
@@ -141,6 +141,8 @@ def test_delivery_rides_out_a_genesys_outage_in_order_and_exactly_once(
     emulator: Emulator,
     emulator_client: EmulatorClient,
     workers: Callable[..., subprocess.Popen[bytes]],
+    events: Events,
+    relay: Any,
 ) -> None:
     # The outage: the next 8 inbound calls answer 503, then 4 answer 429 (Retry-After 1 s).
     emulator_client.control("faults", {"kind": "503", "count": 8, "path_prefix": INBOUND})
@@ -168,6 +170,17 @@ def test_delivery_rides_out_a_genesys_outage_in_order_and_exactly_once(
     state = gateway.call("GET", f"messages/{customers['+15550001'][0]}").json()
     assert state["state"] == "delivered"
     assert state["genesys_message_id"] == stored[customers["+15550001"][0]][0]
+    # One delivery.succeeded per message, through the outbox and the relay to RabbitMQ,
+    # in each customer's order.
+    outcomes = [events.next(timeout=20)[1] for _ in range(8)]
+    assert {event["type"] for event in outcomes} == {"delivery.succeeded"}
+    for sent in customers.values():
+        mine = [e["data"]["message_id"] for e in outcomes if e["data"]["message_id"] in sent]
+        assert mine == sent
+    assert all(
+        e["data"]["genesys_message_id"] == stored[e["data"]["message_id"]][0] for e in outcomes
+    )
+    assert events.extra() == []
 
 
 def test_a_worker_killed_mid_call_leads_to_exactly_one_genesys_message(
@@ -216,6 +229,8 @@ def test_a_permanent_400_fails_the_delivery_without_a_retry(
     gateway: Gateway,
     emulator_client: EmulatorClient,
     workers: Callable[..., subprocess.Popen[bytes]],
+    events: Events,
+    relay: Any,
 ) -> None:
     emulator_client.control("faults", {"kind": "400", "count": 1, "path_prefix": INBOUND})
     workers(beat=True)
@@ -226,6 +241,13 @@ def test_a_permanent_400_fails_the_delivery_without_a_retry(
     assert state["attempts"] == 1
     assert state["error"]["status"] == 400
     assert len(emulator_client.requests(INBOUND)) == 1
+    message, event = events.next(timeout=20)
+    assert event["type"] == "delivery.failed"
+    assert message.delivery_info["routing_key"] == f"delivery.failed.{gateway.slug}"
+    assert event["data"]["message_id"] == "wamid.bad"
+    assert event["data"]["status"] == 400
+    assert event["data"]["detail"]
+    assert events.extra() == []
 
 
 def test_two_workers_together_stay_within_the_tenants_rate_limit(

@@ -20,6 +20,7 @@ from outbound.models import GenesysRateLimit, InboundMessage, OutboundDelivery, 
 from outbound.services.deliveries import deliveries_claim, deliveries_run, delivery_attempt
 from tenants.models import Integration, Tenant
 from tests.outbound.conftest import API, CONVERSATION_ID, INBOUND_URL, INTEGRATION_ID, problem
+from webhooks.models import OutboxMessage
 
 URL = "/api/v1/tenants/acme/messages"
 ASYNC = {"HTTP_PREFER": "respond-async"}
@@ -77,6 +78,14 @@ def test_an_async_message_is_stored_answered_202_and_delivered_by_the_worker(
 
     assert deliveries_run(max_s=10) == 1
     assert [body["channel"]["messageId"] for body in received] == ["wamid.A1"]
+    [event] = OutboxMessage.objects.filter(event_type="delivery.succeeded")
+    assert event.routing_key == "delivery.succeeded.acme"
+    assert event.cloud_event["subject"] == CONVERSATION_ID
+    assert event.cloud_event["data"] == {
+        "message_id": "wamid.A1",
+        "genesys_message_id": "g-wamid.A1",
+        "conversation_id": CONVERSATION_ID,
+    }
     state = authed_client.get(f"{URL}/wamid.A1").json()
     assert state == {
         "message_id": "wamid.A1",
@@ -173,6 +182,9 @@ def test_a_permanent_400_fails_the_delivery(
     state = authed_client.get(f"{URL}/wamid.F").json()
     assert state["state"] == "failed"
     assert state["error"] == {"status": 400, "detail": "no"}
+    [event] = OutboxMessage.objects.filter(event_type="delivery.failed")
+    assert event.cloud_event["data"] == {"message_id": "wamid.F", "status": 400, "detail": "no"}
+    assert not OutboxMessage.objects.filter(event_type="delivery.succeeded").exists()
     make_due()
     assert deliveries_run(max_s=10) == 0
 
@@ -339,6 +351,8 @@ def test_admin_lists_failed_deliveries_and_retries_them_with_the_change_permissi
     row.refresh_from_db()
     assert row.state == QueuedState.DELIVERED
     assert len(received) == 2
+    outcomes = OutboxMessage.objects.order_by("id").values_list("event_type", flat=True)
+    assert list(outcomes) == ["delivery.failed", "delivery.succeeded"]
 
 
 def test_an_async_reply_whose_outcome_is_unknown_fails_instead_of_tapping_twice(
