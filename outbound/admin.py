@@ -17,7 +17,7 @@ from outbound.models import (
     InboundReceipt,
     OutboundDelivery,
 )
-from outbound.services.deliveries import deliveries_retry
+from outbound.services.delivery_state import deliveries_retry
 from outbound.services.verification import TenantVerificationFailed, tenant_verify
 from tenants import admin as tenants_admin
 from tenants.admin import ReadOnlyAdmin

@@ -9,7 +9,8 @@ import uuid
 from typing import Any
 
 from outbound.models import QueuedKind
-from outbound.services.deliveries import delivery_enqueue, delivery_state_body
+from outbound.services.deliveries import delivery_enqueue
+from outbound.services.delivery_state import delivery_state_body
 from outbound.services.messages import RECEIPT_STATUSES, integration_resolve
 from tenants.models import Tenant
 

@@ -10,9 +10,7 @@ fails the row. Every outcome is recorded in the same transaction as the state ch
 docs/api.md describes the behaviour for clients.
 """
 
-import contextlib
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from celery import current_app
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -40,21 +37,19 @@ from outbound.genesys import (
 from outbound.genesys.exceptions import GenesysBadAnswerError
 from outbound.genesys.transport import backoff_capped
 from outbound.models import (
-    DeliveryState,
-    InboundMessage,
     OutboundDelivery,
     QueuedKind,
     QueuedState,
 )
 from outbound.services.access import genesys_client
 from outbound.services.delivery_events import delivery_outcome_record
+from outbound.services.delivery_state import delivery_client_id
+from outbound.services.delivery_wakeup import deliveries_wake
 from outbound.services.messages import message_send, receipt_send, typing_send
 from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
 
-# The Celery task that runs deliveries_run (outbound/tasks.py), named to avoid an import cycle.
-DELIVERIES_RUN_TASK = "outbound.deliveries_run"
 # How long a worker may wait for the tenant's rate limit before handing the row back.
 _RATE_LIMIT_WAIT_S = 1.0
 
@@ -112,45 +107,6 @@ def _insert_once(delivery: OutboundDelivery) -> int | None:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return int(row[0]) if row else None
-
-
-# --- Waking the workers ------------------------------------------------------------------
-
-_wake_paused_until = 0.0
-_wake_local = threading.local()
-
-
-def deliveries_wake() -> None:
-    """Ask a worker to deliver now; the beat sweep covers any wake-up that gets lost.
-
-    Never raises and never holds the request up for long: a short connect timeout, no
-    publish retries, and after a failure wake-ups are skipped for
-    GENESYS_DELIVERY_WAKE_BREAKER_S.
-    """
-    global _wake_paused_until  # a per-process circuit breaker, by design
-    if not settings.GENESYS_DELIVERY_WAKE_CELERY or time.monotonic() < _wake_paused_until:
-        return
-    timeout = settings.GENESYS_DELIVERY_WAKE_TIMEOUT_S
-    try:
-        conn = getattr(_wake_local, "connection", None)
-        if conn is None:
-            conn = current_app.connection_for_write(connect_timeout=timeout, heartbeat=0)
-            _wake_local.connection = conn
-        conn.ensure_connection(max_retries=0, timeout=timeout)
-        current_app.send_task(
-            DELIVERIES_RUN_TASK,
-            connection=conn,
-            retry=False,
-            expires=settings.GENESYS_DELIVERY_SWEEP_S * 4,
-        )
-    except Exception as exc:  # the broker is down or slow: the sweep will find the rows
-        _wake_paused_until = time.monotonic() + settings.GENESYS_DELIVERY_WAKE_BREAKER_S
-        stale = getattr(_wake_local, "connection", None)
-        _wake_local.connection = None
-        if stale is not None:
-            with contextlib.suppress(Exception):
-                stale.release()
-        logger.warning("deliveries_wake_failed", error=repr(exc))
 
 
 # --- Claiming ----------------------------------------------------------------------------
@@ -329,7 +285,7 @@ def _succeed(delivery: OutboundDelivery, result: dict[str, Any]) -> str:
                 event_type="delivery.succeeded",
                 subject=conversation_id,
                 data={
-                    "message_id": _client_id(delivery),
+                    "message_id": delivery_client_id(delivery),
                     "genesys_message_id": genesys_message_id or None,
                     "conversation_id": conversation_id or None,
                 },
@@ -351,15 +307,14 @@ def _fail(delivery: OutboundDelivery, *, status: int, detail: str) -> str:
                 delivery=delivery,
                 event_type="delivery.failed",
                 subject="",
-                data={"message_id": _client_id(delivery), "status": status, "detail": detail},
+                data={
+                    "message_id": delivery_client_id(delivery),
+                    "status": status,
+                    "detail": detail,
+                },
             )
     logger.warning("delivery_failed", delivery_id=delivery.pk, status=status, detail=detail)
     return QueuedState.FAILED
-
-
-def _client_id(delivery: OutboundDelivery) -> str:
-    """The id the client knows the request by (the wamid, the receipt's message id)."""
-    return str(delivery.payload.get("message_id") or delivery.key)
 
 
 def deliveries_run(
@@ -376,57 +331,3 @@ def deliveries_run(
             delivery_attempt(delivery=delivery)
             handled += 1
     return handled
-
-
-# --- Reading and operating -----------------------------------------------------------------
-
-
-def message_state(*, tenant: Tenant, message_id: str) -> dict[str, Any] | None:
-    """A customer message's delivery state by wamid, whichever mode sent it; None if unknown."""
-    queued = OutboundDelivery.objects.filter(
-        tenant=tenant, kind=QueuedKind.MESSAGE, key=message_id
-    ).first()
-    if queued is not None:
-        return delivery_state_body(queued)
-    sent = InboundMessage.objects.filter(tenant=tenant, message_id=message_id).first()
-    if sent is None:
-        return None
-    done = sent.state == DeliveryState.SENT
-    return {
-        "message_id": message_id,
-        "state": QueuedState.DELIVERED if done else QueuedState.SENDING,
-        "genesys_message_id": sent.genesys_message_id or None,
-        "conversation_id": sent.conversation_id or None,
-        "attempts": 1,
-        "error": None,
-    }
-
-
-def delivery_state_body(delivery: OutboundDelivery) -> dict[str, Any]:
-    failed = delivery.state == QueuedState.FAILED
-    error = None
-    if failed or delivery.last_error:
-        error = {"status": delivery.last_status, "detail": delivery.last_error}
-    return {
-        "message_id": _client_id(delivery),
-        "state": delivery.state,
-        "genesys_message_id": delivery.genesys_message_id or None,
-        "conversation_id": delivery.conversation_id or None,
-        "attempts": delivery.attempts,
-        "error": error,
-    }
-
-
-def deliveries_retry(*, ids: list[int]) -> int:
-    """Queue failed rows again with a fresh age budget (the admin action); return how many."""
-    now = timezone.now()
-    count = OutboundDelivery.objects.filter(id__in=ids, state=QueuedState.FAILED).update(
-        state=QueuedState.QUEUED,
-        next_attempt_at=now,
-        give_up_at=now + timedelta(seconds=settings.GENESYS_DELIVERY_MAX_AGE_S),
-        attempts=0,
-        finished_at=None,
-    )
-    if count:
-        transaction.on_commit(deliveries_wake)
-    return count

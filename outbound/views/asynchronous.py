@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from outbound.models import QueuedState
-from outbound.services.deliveries import message_state
+from outbound.services.delivery_state import message_state
 from outbound.views.base import TenantApi, problems
 
 PREFER_PARAMETER = OpenApiParameter(
