@@ -328,6 +328,10 @@ def deliveries_run(
         if not claimed:
             break
         for delivery in claimed:
+            # The batch was claimed at once; a row's lease starts when its turn comes, and
+            # one taken over meanwhile (this pass was slow) is left to its new owner.
+            if not _owned(delivery).update(claimed_at=timezone.now()):
+                continue
             delivery_attempt(delivery=delivery)
             handled += 1
     return handled
