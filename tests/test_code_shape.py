@@ -39,9 +39,12 @@ def size_reason(tree: ast.Module) -> str | None:
     return None
 
 
-def _functions(node: ast.AST, prefix: str = "") -> list[tuple[str, ast.AST]]:
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _functions(node: ast.AST, prefix: str = "") -> list[tuple[str, Function]]:
     """Every function and method under `node`, nested ones included, with dotted names."""
-    found: list[tuple[str, ast.AST]] = []
+    found: list[tuple[str, Function]] = []
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
             name = f"{prefix}{child.name}"
