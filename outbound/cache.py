@@ -20,7 +20,7 @@ V = TypeVar("V")
 _MAX_ENTRIES = 10_000
 
 
-class TtlCache(Generic[V]):
+class KeyedTtlCache(Generic[V]):
     def __init__(self, name: str) -> None:
         self.name = name
         self._entries: dict[Hashable, tuple[float, V]] = {}
@@ -50,10 +50,10 @@ class TtlCache(Generic[V]):
             self._entries.clear()
 
 
-API_KEYS: TtlCache[Any] = TtlCache("api keys")
-INTEGRATIONS: TtlCache[Any] = TtlCache("integrations")
-TOKENS: TtlCache[str] = TtlCache("genesys tokens")
-CONVERSATIONS: TtlCache[bool] = TtlCache("mapped conversations")
+API_KEYS: KeyedTtlCache[Any] = KeyedTtlCache("api keys")
+INTEGRATIONS: KeyedTtlCache[Any] = KeyedTtlCache("integrations")
+TOKENS: KeyedTtlCache[str] = KeyedTtlCache("genesys tokens")
+CONVERSATIONS: KeyedTtlCache[bool] = KeyedTtlCache("mapped conversations")
 ALL = (API_KEYS, INTEGRATIONS, TOKENS, CONVERSATIONS)
 
 

@@ -11,7 +11,8 @@ from typing import Any
 from outbound.models import QueuedKind
 from outbound.services.deliveries import delivery_enqueue
 from outbound.services.delivery_state import delivery_state_body
-from outbound.services.messages import RECEIPT_STATUSES, integration_resolve
+from outbound.services.integrations import integration_resolve
+from outbound.services.messages import RECEIPT_STATUSES
 from tenants.models import Tenant
 
 

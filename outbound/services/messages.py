@@ -11,13 +11,13 @@ from typing import Any
 import structlog
 from django.db import transaction
 
-from outbound.cache import CONVERSATIONS, INTEGRATIONS
-from outbound.errors import IntegrationInvalid
+from outbound.cache import CONVERSATIONS
 from outbound.genesys import GenesysClient, GenesysPermanentError
 from outbound.metrics import GENESYS_RECEIPTS_FAILED
 from outbound.models import InboundMessage, InboundReceipt
 from outbound.services.access import genesys_client
 from outbound.services.idempotency import delivery_claim, delivery_complete, delivery_release
+from outbound.services.integrations import integration_resolve
 from outbound.services.times import genesys_time
 from tenants.models import Integration, Tenant
 from tenants.services import conversation_record
@@ -60,43 +60,6 @@ WHATSAPP_ERROR_REASONS: dict[str, str] = {
 DEFAULT_REASON = "GeneralError"
 # How long Genesys shows the customer as typing; WhatsApp sends no "stopped" event.
 TYPING_DURATION_MS = 5000
-
-
-def integration_resolve(*, tenant: Tenant, integration_id: str | None) -> Integration:
-    """The integration a request names, or the tenant's only one when it names none.
-
-    Cached per process (outbound/cache.py); only found integrations are cached.
-    """
-    cache_key = (tenant.pk, integration_id or "")
-    integration = INTEGRATIONS.get(cache_key)
-    if integration is None:
-        integration = _integration_lookup(tenant=tenant, integration_id=integration_id)
-        INTEGRATIONS.put(cache_key, integration)
-    return integration
-
-
-def _integration_lookup(*, tenant: Tenant, integration_id: str | None) -> Integration:
-    if integration_id:
-        # Another tenant's integration answers exactly like an unknown one.
-        integration = tenant.integrations.filter(integration_id=integration_id).first()
-        if integration is None:
-            raise IntegrationInvalid(
-                "No such integration for this tenant.",
-                errors={"integration_id": ["Unknown integration."]},
-            )
-        return integration
-    integrations = list(tenant.integrations.all()[:2])
-    if not integrations:
-        raise IntegrationInvalid(
-            "The tenant has no Open Messaging integration.",
-            errors={"integration_id": ["The tenant has no integration configured."]},
-        )
-    if len(integrations) > 1:
-        raise IntegrationInvalid(
-            "The tenant has several integrations; name one.",
-            errors={"integration_id": ["Required: the tenant has several integrations."]},
-        )
-    return integrations[0]
 
 
 def _recipient(person: dict[str, Any]) -> dict[str, str]:
@@ -195,8 +158,7 @@ def message_send(
 ) -> tuple[dict[str, Any], bool]:
     """Send a customer message (or reply) once per (tenant, message_id); (result, first?).
 
-    `genesys` and `claim_wait_s` let the asynchronous worker use a single-attempt client
-    and not wait for another request's claim (outbound/services/deliveries.py).
+    The asynchronous worker passes its own `genesys` client and `claim_wait_s`=0.
     """
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
     row, claimed = delivery_claim(
