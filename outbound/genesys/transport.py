@@ -253,7 +253,9 @@ def send(
         if giving_up:
             _log_failure(call, result, attempts=attempt)
             result.error.backoff_s = delay
-            result.error.safe_to_repeat = result.retryable
+            # Safe when the request is (Genesys de-duplicates it, or it is a read), or when
+            # Genesys cannot have processed it (a 429, a connect timeout).
+            result.error.safe_to_repeat = call.safe or result.retryable
             raise result.error
         logger.info(
             "genesys_call_retry",

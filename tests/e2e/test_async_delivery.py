@@ -144,8 +144,10 @@ def test_delivery_rides_out_a_genesys_outage_in_order_and_exactly_once(
     events: Events,
     relay: Any,
 ) -> None:
-    # The outage: the next 8 inbound calls answer 503, then 4 answer 429 (Retry-After 1 s).
-    emulator_client.control("faults", {"kind": "503", "count": 8, "path_prefix": INBOUND})
+    # The outage: the next 4 inbound calls answer 500, 4 answer 503, then 4 answer 429
+    # (Retry-After 1 s). Counted rather than timed, so the test takes seconds.
+    emulator_client.control("faults", {"kind": "500", "count": 4, "path_prefix": INBOUND})
+    emulator_client.control("faults", {"kind": "503", "count": 4, "path_prefix": INBOUND})
     emulator_client.control(
         "faults", {"kind": "429", "count": 4, "retry_after": 1, "path_prefix": INBOUND}
     )
@@ -165,7 +167,7 @@ def test_delivery_rides_out_a_genesys_outage_in_order_and_exactly_once(
         assert customer_order(emulator, customer) == sent
         for wamid in sent:
             assert len(stored[wamid]) == 1
-    outage = [r for r in emulator_client.requests(INBOUND) if r["status"] in (429, 503)]
+    outage = [r for r in emulator_client.requests(INBOUND) if r["status"] in (429, 500, 503)]
     assert len(outage) == 12  # the outage really was met
     state = gateway.call("GET", f"messages/{customers['+15550001'][0]}").json()
     assert state["state"] == "delivered"
