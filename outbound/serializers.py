@@ -93,10 +93,28 @@ class CustomerIdSerializer(StrictSerializer):
 
 
 class AttachmentSerializer(StrictSerializer):
-    url = serializers.URLField(max_length=URL_MAX_LENGTH)
+    """A file by `url` (fetched by Genesys as is) or by `media_id` (an upload to POST media,
+    sent with a signed gateway URL, its sha256, type and name); exactly one of the two."""
+
+    url = serializers.URLField(
+        max_length=URL_MAX_LENGTH,
+        required=False,
+        help_text="A public http(s) URL Genesys can fetch without credentials.",
+    )
+    media_id = serializers.UUIDField(
+        required=False, help_text="The `media_id` of a file uploaded with POST media."
+    )
     media_type = CaseInsensitiveChoiceField(choices=["Image", "Video", "Audio", "File"])
-    mime = serializers.CharField(max_length=255)
-    filename = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
+    mime = serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text="Required with `url`; with `media_id` the upload's type, which it must equal.",
+    )
+    filename = serializers.CharField(
+        max_length=NAME_MAX_LENGTH,
+        required=False,
+        help_text="With `media_id`, default the upload's X-Filename.",
+    )
 
     class Meta:
         ref_name = "Attachment"
@@ -114,12 +132,20 @@ class AttachmentSerializer(StrictSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        family = _MIME_FAMILY.get(attrs["media_type"])
-        if family and not attrs["mime"].startswith(family):
-            raise serializers.ValidationError(
-                {"mime": [f"{attrs['media_type']} needs a {family}* MIME type."]}
-            )
+        if ("url" in attrs) == ("media_id" in attrs):
+            raise serializers.ValidationError({"url": ["Give exactly one of url and media_id."]})
+        if "url" in attrs and "mime" not in attrs:
+            raise serializers.ValidationError({"mime": ["Required with url."]})
+        if "mime" in attrs:
+            mime_family_check(media_type=attrs["media_type"], mime=attrs["mime"])
         return attrs
+
+
+def mime_family_check(*, media_type: str, mime: str) -> None:
+    """An Image needs image/*, a Video video/*, an Audio audio/*; a File may be anything."""
+    family = _MIME_FAMILY.get(media_type)
+    if family and not mime.startswith(family):
+        raise serializers.ValidationError({"mime": [f"{media_type} needs a {family}* MIME type."]})
 
 
 class ProblemSerializer(JsonNamedSerializer):
