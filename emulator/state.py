@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from emulator import directory
+from emulator import directory, files
 from emulator.clock import now_iso
 from emulator.config import Config
 from emulator.errors import ApiError, not_found
@@ -31,6 +31,8 @@ class State:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.lock = threading.RLock()
+        # Where the emulator is reached (its own file links); set again once it listens.
+        self.public_url = f"http://{config.host}:{config.port}"
         self.reset()
 
     def reset(self) -> None:
@@ -64,6 +66,17 @@ class State:
             self.deliveries: list[dict[str, Any]] = []
             self.faults: list[dict[str, Any]] = []
             self.next_agent = 0
+            # name -> file record (emulator.files); the bytes live in memory only.
+            self.files: dict[str, dict[str, Any]] = {}
+            files.file_put(
+                self,
+                files.file_record(
+                    name=files.SAMPLE_NAME,
+                    data=files.sample_png(),
+                    mime="image/png",
+                    origin="sample",
+                ),
+            )
 
     # ----- OAuth -----------------------------------------------------------------------
 
