@@ -1,9 +1,12 @@
 """A photo both ways over real HTTP: the platform uploads it, sends a message naming it,
 and the emulator (as Genesys) downloads it from the gateway's signed URL with no
-credentials; a foreign or unknown media id stops the message before Genesys."""
+credentials; a foreign or unknown media id stops the message before Genesys. Back: the
+agent's photo (served by the emulator) is copied by the relay, and the CloudEvent's
+attachment carries a gateway_url that serves the same bytes."""
 
 import hashlib
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ import pytest
 import requests
 from pytest_django.live_server_helper import LiveServer
 
-from tests.e2e.conftest import INTEGRATION_ID, EmulatorClient, Gateway
+from tests.e2e.conftest import INTEGRATION_ID, EmulatorClient, Events, Gateway
 
 CUSTOMER = "+15550123456"
 INBOUND_MESSAGE = f"/api/v2/conversations/messages/{INTEGRATION_ID}/inbound/open/message"
@@ -97,3 +100,33 @@ def test_an_unknown_media_id_never_reaches_genesys(
     assert sent.status_code == 400, sent.text
     assert sent.json()["type"].endswith("/media-unavailable")
     assert emulator_client.requests(INBOUND_MESSAGE) == []
+
+
+def test_an_agent_photo_arrives_with_a_gateway_url_to_a_copy(
+    gateway: Gateway,
+    emulator_client: EmulatorClient,
+    events: Events,
+    relay: threading.Thread,
+) -> None:
+    sent = gateway.call(
+        "POST",
+        "messages",
+        json={"message_id": "wamid.photo-3", "from": {"id": CUSTOMER}, "text": "a photo?"},
+    )
+    assert sent.status_code == 201, sent.text
+    conversation_id = sent.json()["conversation_id"]
+    reply = emulator_client.control(
+        f"conversations/{conversation_id}/reply", {"text": "here", "image": "photo.png"}
+    )
+    genesys_url = reply["payload"]["content"][0]["attachment"]["url"]
+    photo = requests.get(genesys_url, timeout=10).content
+
+    _, event = events.next(timeout=20)
+    assert event["type"] == "message.outbound"
+    [attachment] = event["data"]["attachments"]
+    assert attachment["url"] == genesys_url
+    assert attachment["gateway_url"].startswith(gateway.url + "/media/")
+    copy = requests.get(attachment["gateway_url"], timeout=10)
+    assert copy.status_code == 200
+    assert copy.content == photo
+    assert copy.headers["Content-Type"] == "image/png"
