@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 import threading
 import uuid
-import zlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,13 +25,13 @@ import requests
 
 from emulator.clock import now_iso
 from emulator.errors import ApiError
+from emulator.filestore import file_record
 from emulator.http import Request, Response, Route, route
 
 if TYPE_CHECKING:  # State holds the files; it imports this module
     from emulator.state import State
 
 FILES_PATH = "/emulator/files"
-SAMPLE_NAME = "photo.png"
 # As much as the gateway may store; a bigger download is cut off and recorded as failed.
 FETCH_MAX_BYTES = 25 * 1024 * 1024
 FETCH_TIMEOUT_S = 10.0
@@ -47,37 +45,6 @@ _EXTENSIONS = {
     "audio/mpeg": ".mp3",
     "video/mp4": ".mp4",
 }
-
-
-def sample_png(width: int = 48, height: int = 32) -> bytes:
-    """A real (decodable) PNG: a colour gradient, built with zlib alone."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    rows = b"".join(
-        b"\x00" + bytes(v for x in range(width) for v in (x * 5 % 256, y * 8 % 256, 160))
-        for y in range(height)
-    )
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def file_record(*, name: str, data: bytes, mime: str, origin: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "mime": mime,
-        "size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "origin": origin,  # "sample", "upload" or "fetched"
-        "data": data,
-    }
 
 
 def file_put(state: State, record: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from emulator import directory, files
+from emulator import directory
 from emulator.clock import now_iso
 from emulator.config import Config
 from emulator.errors import ApiError, not_found
+from emulator.filestore import files_initial
 
 # The request and delivery logs keep this many newest entries, so a long demo stays small.
 LOG_LIMIT = 10_000
@@ -66,17 +67,8 @@ class State:
             self.deliveries: list[dict[str, Any]] = []
             self.faults: list[dict[str, Any]] = []
             self.next_agent = 0
-            # name -> file record (emulator.files); the bytes live in memory only.
-            self.files: dict[str, dict[str, Any]] = {}
-            files.file_put(
-                self,
-                files.file_record(
-                    name=files.SAMPLE_NAME,
-                    data=files.sample_png(),
-                    mime="image/png",
-                    origin="sample",
-                ),
-            )
+            # name -> file record (emulator.filestore); the bytes live in memory only.
+            self.files: dict[str, dict[str, Any]] = files_initial()
 
     # ----- OAuth -----------------------------------------------------------------------
 

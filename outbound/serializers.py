@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from rest_framework import serializers
 
+from outbound.services.attachments import attachment_mime_problem
 from outbound.services.times import genesys_time
 
 # WhatsApp caps a text message body at 4096 characters; Genesys would reject more anyway.
@@ -23,8 +24,6 @@ METADATA_MAX_ENTRIES = 50
 METADATA_VALUE_MAX_LENGTH = 1024
 
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
-# Media types whose MIME family is obvious; `File` may carry any type (PDF, image scan...).
-_MIME_FAMILY = {"Image": "image/", "Video": "video/", "Audio": "audio/"}
 
 
 class StrictSerializer(serializers.Serializer):
@@ -137,15 +136,10 @@ class AttachmentSerializer(StrictSerializer):
         if "url" in attrs and "mime" not in attrs:
             raise serializers.ValidationError({"mime": ["Required with url."]})
         if "mime" in attrs:
-            mime_family_check(media_type=attrs["media_type"], mime=attrs["mime"])
+            problem = attachment_mime_problem(media_type=attrs["media_type"], mime=attrs["mime"])
+            if problem:
+                raise serializers.ValidationError({"mime": [problem]})
         return attrs
-
-
-def mime_family_check(*, media_type: str, mime: str) -> None:
-    """An Image needs image/*, a Video video/*, an Audio audio/*; a File may be anything."""
-    family = _MIME_FAMILY.get(media_type)
-    if family and not mime.startswith(family):
-        raise serializers.ValidationError({"mime": [f"{media_type} needs a {family}* MIME type."]})
 
 
 class ProblemSerializer(JsonNamedSerializer):

@@ -8,13 +8,21 @@ unknown, expired or foreign id is a 400 problem and nothing reaches Genesys.
 
 from typing import Any
 
-from rest_framework import serializers
-
 from media.errors import MediaUnavailableError
 from media.services import media_resolve, media_url_sign
 from outbound.errors import AttachmentInvalid
-from outbound.serializers import mime_family_check
 from tenants.models import Tenant
+
+# Media types whose MIME family is obvious; `File` may carry any type (PDF, image scan...).
+MIME_FAMILY = {"Image": "image/", "Video": "video/", "Audio": "audio/"}
+
+
+def attachment_mime_problem(*, media_type: str, mime: str) -> str:
+    """Why a file of type `mime` cannot be sent as `media_type`, or "" when it can."""
+    family = MIME_FAMILY.get(media_type)
+    if family and not mime.startswith(family):
+        return f"{media_type} needs a {family}* MIME type."
+    return ""
 
 
 def attachments_resolve(
@@ -35,22 +43,22 @@ def attachments_resolve(
         except MediaUnavailableError as exc:
             exc.errors = {"attachments": {str(index): {"media_id": [exc.detail]}}}
             raise
-        except serializers.ValidationError as exc:
-            raise AttachmentInvalid(
-                "An attachment does not match its uploaded file.",
-                errors={"attachments": {str(index): exc.detail}},
-            ) from None
+        except AttachmentInvalid as exc:
+            exc.errors = {"attachments": {str(index): exc.errors}}
+            raise
     return resolved
 
 
 def _media_attachment(*, tenant: Tenant, attachment: dict[str, Any]) -> dict[str, Any]:
     media = media_resolve(tenant=tenant, media_id=attachment["media_id"])
     mime = attachment.get("mime")
+    problem = attachment_mime_problem(media_type=attachment["media_type"], mime=media.mime)
     if mime and mime != media.mime:
-        raise serializers.ValidationError(
-            {"mime": [f"The upload is {media.mime}; leave mime out or give that."]}
+        problem = f"The upload is {media.mime}; leave mime out or give that."
+    if problem:
+        raise AttachmentInvalid(
+            "An attachment does not match its uploaded file.", errors={"mime": [problem]}
         )
-    mime_family_check(media_type=attachment["media_type"], mime=media.mime)
     result = {
         "media_type": attachment["media_type"],
         "url": media_url_sign(media=media).url,
