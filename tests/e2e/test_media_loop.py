@@ -33,7 +33,7 @@ def media_settings(settings: Any, tmp_path: Path, live_server: LiveServer) -> No
 
 def upload(gateway: Gateway, data: bytes, mime: str, filename: str) -> dict[str, Any]:
     response = gateway.call(
-        "POST", "media", data=data, headers_extra={"Content-Type": mime, "X-Filename": filename}
+        "POST", "media", data=data, headers={"Content-Type": mime, "X-Filename": filename}
     )
     assert response.status_code == 201, response.text
     answer: dict[str, Any] = response.json()
