@@ -32,6 +32,9 @@ from webhooks.outbox.claim import ClaimedRow
 logger = structlog.get_logger(__name__)
 
 COPIED_TYPE = "message.outbound"
+# Most agent messages have no files: found in the stored JSON text (PostgreSQL's and
+# Python's spelling), they skip parsing. A spelling not matched is only parsed.
+_NO_ATTACHMENTS = b'"attachments": []'
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,9 @@ def outbox_attachments_prepare(
     for row in rows:
         if row.ordering_key in blocked:
             continue
-        if not row.event.routing_key.startswith(f"{COPIED_TYPE}."):
+        if not row.event.routing_key.startswith(f"{COPIED_TYPE}.") or _NO_ATTACHMENTS in (
+            row.event.body
+        ):
             ready.append(row)
             continue
         event = json.loads(row.event.body)
