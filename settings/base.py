@@ -133,6 +133,11 @@ SPECTACULAR_SETTINGS = {
 # An API key's last_used_at is written at most this often, not on every request.
 API_KEY_LAST_USED_RESOLUTION_S = env.int("API_KEY_LAST_USED_RESOLUTION_S", default=60)
 
+# How long a process trusts its in-memory copy of an integration and its secrets
+# (tenants/cache.py): the longest another process's change (a removed integration, a
+# deactivated tenant) takes to reach webhooks here. A rotated secret works at once.
+INTEGRATION_CACHE_TTL_S = env.float("INTEGRATION_CACHE_TTL_S", default=10.0)
+
 # --- Genesys Cloud -------------------------------------------------------------------
 GENESYS_TIMEOUT_S = env.float("GENESYS_TIMEOUT_S", default=10.0)
 
