@@ -16,7 +16,7 @@ from tenants import services
 from tenants.cache import integration_auth_get
 from tenants.crypto import encrypt
 from tenants.models import Conversation, Integration, Tenant
-from tests.conftest import WEBHOOK_SECRET, genesys_example
+from tests.conftest import genesys_example
 from tests.webhooks.conftest import INTEGRATION_ID, compact, post_open_messaging
 from webhooks.models import OutboxMessage
 
@@ -137,7 +137,8 @@ def test_the_accept_path_of_a_known_conversation_adds_only_its_state_update(
     with CaptureQueriesContext(connection) as queries:
         assert post_open_messaging(webhook_client, _agent_message(1)).status_code == 200
     statements = [q["sql"].split()[0].upper() for q in queries]
-    assert statements == ["SELECT", "BEGIN", "INSERT", "UPDATE", "COMMIT"], [q["sql"] for q in queries]
+    expected = ["SELECT", "BEGIN", "INSERT", "UPDATE", "COMMIT"]
+    assert statements == expected, [q["sql"] for q in queries]
     conversation.refresh_from_db()
     assert conversation.last_event_type == "message.outbound"
     assert OutboxMessage.objects.filter(ordering_key=conversation.conversation_id).count() == 2
