@@ -7,9 +7,16 @@ class TenantsConfig(AppConfig):
     name = "tenants"
 
     def ready(self) -> None:
+        from tenants import crypto
         from tenants.cache import integration_cache_clear_on_change
         from tenants.models import Integration, Tenant
 
+        crypto.encrypted_fields_register(
+            model=Tenant, fields=["client_secret_encrypted", "events_secret_encrypted"]
+        )
+        crypto.encrypted_fields_register(
+            model=Integration, fields=["secret_encrypted", "previous_secret_encrypted"]
+        )
         # Signals rather than calls in the services: admin deletes and cascades change
         # integrations too, and a stale secret or tenant flag must never outlive them.
         for model in (Integration, Tenant):
