@@ -7,6 +7,7 @@ lists and explains each one.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from settings.brokers import broker_transport_options
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "genesys_gateway.middleware.ContentLengthGuardMiddleware",
+    "genesys_gateway.middleware.PoolRoutingMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "genesys_gateway.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -52,6 +54,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Which traffic this process serves (docs/operations.md): "webhooks" (Genesys' webhooks),
+# "api" (the WABA API, admin, docs) or "all" (one service for everything, as in tests).
+GATEWAY_POOL = env.str("GATEWAY_POOL", default="all")
+if GATEWAY_POOL not in ("all", "api", "webhooks"):
+    raise ImproperlyConfigured(f"GATEWAY_POOL must be all, api or webhooks, not {GATEWAY_POOL!r}")
 
 ROOT_URLCONF = "genesys_gateway.urls"
 WSGI_APPLICATION = "genesys_gateway.wsgi.application"
@@ -240,6 +248,10 @@ GENESYS_BACKOFF_MAX_S = env.float("GENESYS_BACKOFF_MAX_S", default=8.0)
 # Retry-After given to the WABA platform on a 503 when Genesys gave none, and on a 409
 # while an identical request is still talking to Genesys.
 GENESYS_DEFAULT_RETRY_AFTER_S = env.int("GENESYS_DEFAULT_RETRY_AFTER_S", default=5)
+# Genesys calls in flight per process (each thread holds one for its whole call, retries
+# and waits included). Beyond it the API answers 503 with Retry-After at once, rather than
+# letting a slow Genesys hold every thread; keep it below the API service's thread count.
+GENESYS_MAX_CONCURRENT_CALLS = env.int("GENESYS_MAX_CONCURRENT_CALLS", default=12)
 # Pooled connections per Genesys host and process.
 GENESYS_POOL_MAXSIZE = env.int("GENESYS_POOL_MAXSIZE", default=20)
 # A cached token is replaced this long before Genesys says it expires.
