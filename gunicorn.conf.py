@@ -11,6 +11,13 @@ PROMETHEUS_MULTIPROC_DIR; a dead worker's live gauges are dropped here.
 
 import os
 
+from settings.checks import settings_refuse_misconfigured
+
+# Checked here, in the master, so bad settings stop gunicorn once with one line instead of
+# every worker failing to boot.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.base")
+settings_refuse_misconfigured()
+
 pool = os.environ.get("GATEWAY_POOL", "all")
 # API threads mostly wait on Genesys: more of them than GENESYS_MAX_CONCURRENT_CALLS (12),
 # so a call beyond the cap is answered 503 at once instead of waiting for a thread.

@@ -225,6 +225,8 @@ def main() -> int:
     for folder in ("data", "control"):
         (Path(settings["BROKER_FILESYSTEM_DIR"]) / folder).mkdir(parents=True, exist_ok=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    # Signed media links point at this gateway (files under run/media).
+    env.setdefault("MEDIA_PUBLIC_BASE_URL", GATEWAY_URL)
     prepare(env, settings["ADMIN_PASSWORD"])
     gunicorn = [str(Path(PYTHON).parent / "gunicorn"), "genesys_gateway.wsgi"]
 

@@ -10,16 +10,33 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from settings.brokers import broker_transport_options
+from settings.checks import DEV_SECRET_KEY
+from settings.media import media_s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
+# With DEBUG off, every process refuses to start on the development default (settings/checks.py).
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS (docs/operations.md lists the production values; `check --deploy` is clean) ---
+# Behind a TLS-terminating proxy: the header (and value) it sets on HTTPS requests, e.g.
+# "HTTP_X_FORWARDED_PROTO,https". Only set it when the proxy overwrites that header.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and scrapes come over plain HTTP from inside the cluster; never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -35,6 +52,7 @@ INSTALLED_APPS = [
     # app listed that has it, and outbound's `tenant` command extends tenants' with `verify`.
     "outbound",
     "tenants",
+    "media",
     "webhooks",
 ]
 
@@ -152,6 +170,63 @@ INTEGRATION_CACHE_TTL_S = env.float("INTEGRATION_CACHE_TTL_S", default=10.0)
 # --- Genesys Cloud -------------------------------------------------------------------
 GENESYS_TIMEOUT_S = env.float("GENESYS_TIMEOUT_S", default=10.0)
 
+# --- Media (docs/media.md) --------------------------------------------------------------
+# `filesystem` (files under MEDIA_ROOT) or `s3` (S3-compatible object storage).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "run" / "media"))
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=25 * 1024 * 1024)
+MEDIA_ALLOWED_TYPES = env.list(
+    "MEDIA_ALLOWED_TYPES",
+    default=[
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "video/mp4",
+        "audio/mpeg",
+        "audio/ogg",
+        "application/pdf",
+    ],
+)
+# Lifetime of a signed download URL, and how long media is kept at all.
+MEDIA_URL_TTL_S = env.int("MEDIA_URL_TTL_S", default=7 * 86400)
+MEDIA_RETENTION_DAYS = env.int("MEDIA_RETENTION_DAYS", default=30)
+MEDIA_PURGE_BATCH_SIZE = env.int("MEDIA_PURGE_BATCH_SIZE", default=500)
+# Connect and read timeout (each) when copying a file from a URL (agents' attachments).
+MEDIA_FETCH_TIMEOUT_S = env.float("MEDIA_FETCH_TIMEOUT_S", default=10.0)
+# Where Genesys and the WhatsApp side reach this gateway: signed URLs start with it.
+MEDIA_PUBLIC_BASE_URL = env.str("MEDIA_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# S3-compatible storage (MEDIA_STORAGE=s3): bucket, endpoint (empty: AWS itself), region,
+# key prefix, `path` addressing for MinIO-like servers, and credentials (empty: boto3's
+# usual chain: environment, instance role...). Downloads are redirected to a presigned
+# URL valid for MEDIA_S3_PRESIGN_TTL_S.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="")
+MEDIA_S3_PREFIX = env.str("MEDIA_S3_PREFIX", default="")
+MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE", default="")
+MEDIA_S3_ACCESS_KEY_ID = env.str("MEDIA_S3_ACCESS_KEY_ID", default="")
+MEDIA_S3_SECRET_ACCESS_KEY = env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="")
+MEDIA_S3_PRESIGN_TTL_S = env.int("MEDIA_S3_PRESIGN_TTL_S", default=300)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Without a `location`, FileSystemStorage follows MEDIA_ROOT (also when tests change it).
+    "media": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+}
+if MEDIA_STORAGE == "s3":
+    STORAGES["media"] = media_s3_storage(
+        bucket=MEDIA_S3_BUCKET,
+        endpoint_url=MEDIA_S3_ENDPOINT_URL,
+        region=MEDIA_S3_REGION,
+        prefix=MEDIA_S3_PREFIX,
+        addressing_style=MEDIA_S3_ADDRESSING_STYLE,
+        access_key_id=MEDIA_S3_ACCESS_KEY_ID,
+        secret_access_key=MEDIA_S3_SECRET_ACCESS_KEY,
+        presign_ttl_s=MEDIA_S3_PRESIGN_TTL_S,
+    )
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {MEDIA_STORAGE!r}")
+
 # --- Messaging -----------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="amqp://guest:guest@localhost:5672//")
 EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default=CELERY_BROKER_URL)
@@ -172,6 +247,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # Readiness probes must answer quickly even when the broker is gone.
 BROKER_CHECK_TIMEOUT_S = env.float("BROKER_CHECK_TIMEOUT_S", default=2.0)
+# /readyz and the database gauges of /metrics need no credentials: each process computes
+# them at most this often (seconds) and answers from memory in between.
+READYZ_CACHE_S = env.float("READYZ_CACHE_S", default=5.0)
+METRICS_DB_CACHE_S = env.float("METRICS_DB_CACHE_S", default=5.0)
 
 # --- Outbox relay ----------------------------------------------------------------------
 # See docs/relay.md. Rows per claim (one per ordering key) and per confirm wait.
@@ -217,6 +296,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "outbox-purge": {
         "task": "webhooks.outbox_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    "media-purge": {
+        "task": "media.purge",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
