@@ -29,8 +29,9 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
+        # One line per request: a view may name it (the webhooks do) and bind its fields.
         logger.info(
-            "request",
+            getattr(request, "log_event", "request"),
             method=request.method,
             path=request.path,
             status=response.status_code,
