@@ -29,6 +29,7 @@ from benchmarks.wrk import WrkResult, bodies_write, wrk_run
 from webhooks.signatures import signature_compute
 
 BARE_PORT = 28200 + harness.PORT_OFFSET
+BARE_CONFIG = Path(__file__).resolve().parent / "bare" / "gunicorn.conf.py"
 WRK_THREADS = 2
 MAX_RATE = 4_000  # bodies per second of run time written for each phase: more than served
 
@@ -74,7 +75,8 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
     secret = f"ingest-webhook-secret-{run_id}"
     per_thread = int(MAX_RATE * seconds / WRK_THREADS)
     with harness.workdir("ingest") as workdir:
-        env = harness.gateway_env(workdir)
+        # The production webhooks service (docs/operations.md): 2 workers x 4 threads.
+        env = harness.gateway_env(workdir, GATEWAY_POOL="webhooks")
         _setup(env, slug=slug, integration_id=integration_id, secret=secret)
         bare_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{BARE_PORT}"}
         bare_env.pop("PROMETHEUS_MULTIPROC_DIR")
@@ -84,7 +86,7 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
             harness.gunicorn(env, workdir) as gateway_url,
             harness.process(
                 "bare gunicorn",
-                [gunicorn, "benchmarks.bare.wsgi"],
+                [gunicorn, "-c", str(BARE_CONFIG), "benchmarks.bare.wsgi"],
                 env=bare_env,
                 log=workdir / "bare.log",
                 ready_url=f"{bare_url}/healthz",
