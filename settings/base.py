@@ -255,6 +255,8 @@ METRICS_DB_CACHE_S = env.float("METRICS_DB_CACHE_S", default=5.0)
 # --- Outbox relay ----------------------------------------------------------------------
 # See docs/relay.md. Rows per claim (one per ordering key) and per confirm wait.
 OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=100)
+# A claim looks at the oldest FACTOR x batch due rows to pick its ordering keys (docs/relay.md).
+OUTBOX_RELAY_WINDOW_FACTOR = env.int("OUTBOX_RELAY_WINDOW_FACTOR", default=4)
 # Broker rejections/returns a row may suffer before it is dead-lettered.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 # Back-off after a rejection: base * 2^(attempts-1), capped.
@@ -268,6 +270,8 @@ OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=72.0)
 WEBHOOK_MAX_EVENT_AGE_HOURS = env.float(
     "WEBHOOK_MAX_EVENT_AGE_HOURS", default=OUTBOX_RETENTION_HOURS
 )
+# Dead rows are kept this long after creation for a replay, then purged.
+OUTBOX_DEAD_RETENTION_DAYS = env.float("OUTBOX_DEAD_RETENTION_DAYS", default=30.0)
 OUTBOX_RELAY_CONNECT_TIMEOUT_S = env.float("OUTBOX_RELAY_CONNECT_TIMEOUT_S", default=3.0)
 # A batch the broker does not confirm within this is treated as a broken connection.
 OUTBOX_RELAY_CONFIRM_TIMEOUT_S = env.float("OUTBOX_RELAY_CONFIRM_TIMEOUT_S", default=10.0)
@@ -310,7 +314,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600.0},
     },
 }
-METRICS_SCRAPE_COLLECTORS = ["webhooks.relay_metrics.OutboxCollector"]
+METRICS_SCRAPE_COLLECTORS = ["webhooks.outbox.metrics.OutboxCollector"]
 
 # --- Operations ------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
