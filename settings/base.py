@@ -282,8 +282,9 @@ OUTBOX_RELAY_RECONNECT_MAX_S = env.float("OUTBOX_RELAY_RECONNECT_MAX_S", default
 OUTBOX_RELAY_POLL_S = env.float("OUTBOX_RELAY_POLL_S", default=1.0)
 # A Celery drain pass returns after this long, so it does not hold a worker forever.
 OUTBOX_RELAY_PASS_MAX_S = env.float("OUTBOX_RELAY_PASS_MAX_S", default=60.0)
-# relay_wake (called on every outbox commit): connect timeout, and how long wake-ups are
-# skipped after one failed, so a broker outage never slows webhooks down.
+# Wake-ups of the Celery relay (webhooks/outbox/wakeup.py): each commit only raises a flag
+# for a per-process thread, which sends the task with this connect/read/write timeout and,
+# after a failure, skips sends for OUTBOX_WAKE_BREAKER_S. Webhooks never wait on it.
 # Set false where no Celery worker runs (`manage.py relay` alone, e.g. make run): the
 # wake-ups would only pile up in the broker; the relay's polling finds the rows.
 OUTBOX_WAKE_CELERY = env.bool("OUTBOX_WAKE_CELERY", default=True)
