@@ -43,24 +43,11 @@ _LATEST_FIELDS = ("id", "conversation_id", "tenant", "integration", "customer_id
 def _latest_for_customer_sql() -> tuple[list[str], str]:
     meta = Conversation._meta
     quote = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in _LATEST_FIELDS]
+    fields = [f for f in meta.concrete_fields if f.name in _LATEST_FIELDS]
     table = quote(meta.db_table)
     sql = (
-        f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {table} "
+        f"SELECT {', '.join(quote(f.column or f.attname) for f in fields)} FROM {table} "
         f"WHERE {quote('integration_id')} = %s AND {quote('customer_id')} = %s "
         f"ORDER BY {quote('created_at')} DESC, {quote('id')} DESC LIMIT 1"
     )
-    return [f.attname for f in fields], sql  # type: ignore[union-attr]
-
-
-def integration_get_first(*, integration_ids: list[str]) -> Integration | None:
-    """The first of these integration ids that is known (payloads name it in several places)."""
-    if not integration_ids:
-        return None
-    found = {
-        integration.integration_id: integration
-        for integration in Integration.objects.select_related("tenant").filter(
-            integration_id__in=integration_ids, tenant__is_active=True
-        )
-    }
-    return next((found[i] for i in integration_ids if i in found), None)
+    return [f.attname for f in fields], sql
