@@ -56,6 +56,12 @@ INSTALLED_APPS = [
     "webhooks",
 ]
 
+# Which traffic this process serves (docs/operations.md): "webhooks" (Genesys' webhooks),
+# "api" (the WABA API, admin, docs) or "all" (one service for everything, as in tests).
+GATEWAY_POOL = env.str("GATEWAY_POOL", default="all")
+if GATEWAY_POOL not in ("all", "api", "webhooks"):
+    raise ImproperlyConfigured(f"GATEWAY_POOL must be all, api or webhooks, not {GATEWAY_POOL!r}")
+
 MIDDLEWARE = [
     "genesys_gateway.middleware.ContentLengthGuardMiddleware",
     "genesys_gateway.middleware.PoolRoutingMiddleware",
@@ -72,12 +78,24 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
-
-# Which traffic this process serves (docs/operations.md): "webhooks" (Genesys' webhooks),
-# "api" (the WABA API, admin, docs) or "all" (one service for everything, as in tests).
-GATEWAY_POOL = env.str("GATEWAY_POOL", default="all")
-if GATEWAY_POOL not in ("all", "api", "webhooks"):
-    raise ImproperlyConfigured(f"GATEWAY_POOL must be all, api or webhooks, not {GATEWAY_POOL!r}")
+if GATEWAY_POOL == "webhooks":
+    # The webhooks service serves no pages, forms or static files (PoolRoutingMiddleware
+    # refuses them), so the browser-only middleware would only cost every webhook time.
+    MIDDLEWARE = [
+        name
+        for name in MIDDLEWARE
+        if name.rsplit(".", 1)[-1]
+        not in {
+            "WhiteNoiseMiddleware",
+            "SessionMiddleware",
+            "CsrfViewMiddleware",
+            "AuthenticationMiddleware",
+            "MessageMiddleware",
+            "XFrameOptionsMiddleware",
+        }
+    ]
+    # The admin's checks ask for those; this service never routes to the admin.
+    SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 ROOT_URLCONF = "genesys_gateway.urls"
 WSGI_APPLICATION = "genesys_gateway.wsgi.application"
