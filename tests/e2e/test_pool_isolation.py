@@ -8,8 +8,8 @@ once with 503, and every webhook meanwhile is answered at once by the other pool
 
 import json
 import os
+import secrets
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -42,10 +42,9 @@ WEBHOOK_SECRET = "pool-webhook-secret-0123456789abcdef"
 INTEGRATION_ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _port(n: int) -> int:
+    """Below the ephemeral range, shifted by this checkout's GW_PORT_OFFSET."""
+    return 28400 + int(os.environ.get("GW_PORT_OFFSET", "0")) + n
 
 
 def _gunicorn(pool: str, port: int, log: Path, **extra: str) -> subprocess.Popen[bytes]:
@@ -55,6 +54,7 @@ def _gunicorn(pool: str, port: int, log: Path, **extra: str) -> subprocess.Popen
         "DJANGO_SETTINGS_MODULE": "settings.base",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "FIELD_ENCRYPTION_KEYS": ",".join(settings_keys()),
+        "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "OUTBOX_WAKE_CELERY": "false",
         "GATEWAY_POOL": pool,
@@ -105,7 +105,7 @@ def slow_genesys() -> Iterator[Emulator]:
 @pytest.fixture
 def pools(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(api url, webhooks url), both gunicorns stopped by PID afterwards."""
-    api_port, webhooks_port = _free_port(), _free_port()
+    api_port, webhooks_port = _port(0), _port(1)
     processes = [
         # No retry inside the 15 s: each call holds its slot until Genesys answers.
         _gunicorn("api", api_port, tmp_path / "api.log", GENESYS_TIMEOUT_S="30"),
