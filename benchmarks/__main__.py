@@ -1,8 +1,8 @@
 """Run the benchmarks and print a summary of their ratios.
 
-    python -m benchmarks                 # all: relay, webhooks, outbound (sync + async), media
-    python -m benchmarks webhooks        # one (or several) by name
-    python -m benchmarks.webhooks --help # one with its own options
+    python -m benchmarks                 # all: relay, ingest, outbound (sync + async), media
+    python -m benchmarks ingest          # one (or several) by name
+    python -m benchmarks.ingest --help   # one with its own options
 
 Every figure is a ratio to a baseline measured in the same run (docs/benchmarks.md).
 """
@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import media, outbound, outbound_async, relay, webhooks
+from benchmarks import ingest, media, outbound, outbound_async, relay
 
 
 def _outbound(argv: list[str]) -> dict[str, float]:
@@ -26,7 +26,7 @@ def _outbound(argv: list[str]) -> dict[str, float]:
 
 BENCHMARKS: dict[str, Callable[[list[str]], dict[str, float]]] = {
     "relay": relay.main,
-    "webhooks": webhooks.main,
+    "ingest": ingest.main,
     "outbound": _outbound,
     "media": media.main,
 }

@@ -21,6 +21,7 @@ from outbound.serializers import (
     StrictSerializer,
 )
 from outbound.services.accept import message_accept, receipt_accept, typing_accept
+from outbound.services.attachments import attachments_resolve
 from outbound.services.messages import (
     RECEIPT_STATUSES,
     REPLY_TYPES,
@@ -158,6 +159,11 @@ class MessageCreateApi(TenantApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if fields.get("attachments"):
+            # Before anything is stored or sent: a bad media_id is a 400, nothing reaches Genesys.
+            fields["attachments"] = attachments_resolve(
+                tenant=self.tenant, attachments=fields["attachments"]
+            )
         if prefers_async(request):
             state, _ = message_accept(tenant=self.tenant, sender=fields.pop("from"), **fields)
             return accepted(MessageStateSerializer(state).data)
