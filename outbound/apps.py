@@ -23,12 +23,18 @@ class OutboundConfig(AppConfig):
 
         from django.db.models.signals import post_delete, post_save
 
-        from outbound.cache import caches_clear
+        from outbound.cache import caches_clear_on_change
         from tenants.models import ApiKey, Integration, Tenant
 
         # A changed credential, key or integration must not be served from a cache.
         for model in (Tenant, ApiKey, Integration):
-            post_save.connect(caches_clear, sender=model, dispatch_uid=f"cache-{model.__name__}")
+            post_save.connect(
+                caches_clear_on_change,
+                sender=model,
+                dispatch_uid=f"outbound-cache-{model.__name__}",
+            )
             post_delete.connect(
-                caches_clear, sender=model, dispatch_uid=f"cache-{model.__name__}-d"
+                caches_clear_on_change,
+                sender=model,
+                dispatch_uid=f"outbound-cache-{model.__name__}-d",
             )

@@ -13,6 +13,7 @@ from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.db import transaction
 
 V = TypeVar("V")
 
@@ -57,7 +58,14 @@ CONVERSATIONS: KeyedTtlCache[bool] = KeyedTtlCache("mapped conversations")
 ALL = (API_KEYS, INTEGRATIONS, TOKENS, CONVERSATIONS)
 
 
-def caches_clear(**_: Any) -> None:
-    """Forget everything (a signal receiver: any tenant, key or integration changed)."""
+def caches_clear() -> None:
+    """Forget everything."""
     for cache in ALL:
         cache.clear()
+
+
+def caches_clear_on_change(**_: Any) -> None:
+    """Signal receiver (a tenant, key or integration changed): forget now, and again on
+    commit, because another thread may cache the old row before the change commits."""
+    caches_clear()
+    transaction.on_commit(caches_clear)

@@ -2,6 +2,8 @@
 
 Production differs from development only by environment variables; `.env.example`
 lists and explains each one.
+
+Size: one module holds every setting, so an operator finds them all in one place.
 """
 
 from pathlib import Path
