@@ -232,6 +232,8 @@ def main() -> int:
 
     supervisor = Supervisor()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # A shell starting us in the background ignores SIGINT; Ctrl-C must still stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         supervisor.start(
             "genesys",
