@@ -4,6 +4,7 @@ Genesys is stubbed with `responses`; the worker runs in-process (deliveries_run)
 real PostgreSQL. tests/deliveries/ runs real Celery workers against the emulator.
 """
 
+import io
 import json
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import requests
 import responses
 from django.conf import settings
+from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -375,3 +377,15 @@ def test_an_async_reply_whose_outcome_is_unknown_fails_instead_of_tapping_twice(
     state = authed_client.get(f"{URL}/wamid.tap").json()
     assert state["state"] == "failed"
     assert state["error"]["detail"].startswith("outcome unknown")
+
+
+def test_manage_deliver_delivers_without_celery(
+    integration: Integration, authed_client: APIClient, stubbed: Any
+) -> None:
+    received = genesys_answers(stubbed, [])
+    authed_client.post(URL, message("wamid.cmd"), format="json", **ASYNC)
+    out = io.StringIO()
+    call_command("deliver", "--passes", "1", stdout=out)
+    assert [body["channel"]["messageId"] for body in received] == ["wamid.cmd"]
+    assert OutboundDelivery.objects.get().state == QueuedState.DELIVERED
+    assert "delivered or rescheduled 1" in out.getvalue()
