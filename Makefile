@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install services-start services-stop clean
+.PHONY: run test fuzz lint bench install services-start services-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; \
 	exit $$rc
+
+## The fuzz tests at full count (docs/testing.md): FUZZ_EXAMPLES generated cases per test.
+FUZZ_EXAMPLES ?= 5000
+FUZZ_TESTS := tests/webhooks/test_webhook_properties.py
+fuzz: $(STAMP)
+	scripts/services.sh start
+	set -a; . "$${GW_SERVICES_DIR:-/tmp/genesys-gateway-services-$${GW_PORT_OFFSET:-0}}/env"; set +a; \
+	trap 'scripts/services.sh stop' EXIT; \
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest $(FUZZ_TESTS) --hypothesis-show-statistics $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
