@@ -1,6 +1,7 @@
 """RFC 9457 problem details: the one place where errors become HTTP responses."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import structlog
 from django.core.exceptions import PermissionDenied
@@ -76,6 +77,28 @@ def problem_response(
     return response
 
 
+_E = TypeVar("_E", bound=Exception)
+# Another app's exception class -> the function that turns it into a ProblemError.
+_PROBLEM_MAPPERS: list[tuple[type[Exception], Callable[[Any], ProblemError]]] = []
+
+
+def problem_mapper_register(exc_class: type[_E], mapper: Callable[[_E], ProblemError]) -> None:
+    """Answer `exc_class` (and subclasses) with `mapper(exc)`'s problem.
+
+    For exceptions that must not know our API (an HTTP client's, say); the app that owns
+    both registers the pair when it is ready, so this module imports no app.
+    """
+    if (exc_class, mapper) not in _PROBLEM_MAPPERS:
+        _PROBLEM_MAPPERS.append((exc_class, mapper))
+
+
+def _as_problem(exc: Exception) -> Exception:
+    for exc_class, mapper in _PROBLEM_MAPPERS:
+        if isinstance(exc, exc_class):
+            return mapper(exc)
+    return exc
+
+
 # DRF exception class -> (slug, title). Status comes from the exception itself.
 _DRF_PROBLEMS: list[tuple[type[Exception], str, str]] = [
     (drf_exceptions.ValidationError, "validation-error", "Invalid request"),
@@ -99,6 +122,7 @@ def _validation_errors(detail: Any) -> dict[str, Any]:
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF EXCEPTION_HANDLER: every error as application/problem+json."""
+    exc = _as_problem(exc)
     if isinstance(exc, ProblemError):
         if exc.status >= 500:
             logger.warning("problem", slug=exc.slug, status=exc.status, detail=exc.detail)
@@ -120,7 +144,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response = drf_default_handler(exc, context)
     if response is None:
         return None  # unexpected: stays a 500 and reaches the logs
-    slug, title = "error", "Error"
+    # Any other APIException names itself: its default_code as the slug, its `title`.
+    slug = str(getattr(exc, "default_code", "error")).replace("_", "-")
+    title = str(getattr(exc, "title", "Error"))
     for exc_class, exc_slug, exc_title in _DRF_PROBLEMS:
         if isinstance(exc, exc_class):
             slug, title = exc_slug, exc_title

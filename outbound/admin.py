@@ -9,8 +9,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from outbound.genesys.ratelimit import rate_limit_level, rate_limit_rate_per_s
 from outbound.models import GenesysRateLimit, GenesysToken, InboundMessage, InboundReceipt
-from outbound.services.access import rate_limit_level, rate_limit_rate_per_s
 from outbound.services.verification import TenantVerificationFailed, tenant_verify
 from tenants import admin as tenants_admin
 from tenants.admin import ReadOnlyAdmin

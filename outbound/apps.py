@@ -7,4 +7,16 @@ class OutboundConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the API key scheme with drf-spectacular.
+        from genesys_gateway.problems import problem_mapper_register
         from outbound import schema  # noqa: F401  # imported for its registration side effect
+        from outbound.errors import genesys_problem
+        from outbound.genesys.exceptions import GenesysError
+
+        problem_mapper_register(GenesysError, genesys_problem)
+
+        from outbound.models import GenesysToken
+        from tenants import crypto
+
+        # `rotate_encryption` must rewrite cached tokens too, or dropping the old key
+        # leaves them unreadable.
+        crypto.encrypted_fields_register(model=GenesysToken, fields=["access_token_encrypted"])

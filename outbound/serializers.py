@@ -1,10 +1,17 @@
-"""Serializer pieces shared by several views (each view nests its own Input/Output)."""
+"""Serializer pieces shared by several views (each view nests its own Input/Output).
+
+Every API answer goes through an output serializer, and the same serializers describe
+the answers in the OpenAPI schema, so a body cannot say what the schema does not.
+"""
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rest_framework import serializers
+
+from outbound.services.times import genesys_time
 
 # WhatsApp caps a text message body at 4096 characters; Genesys would reject more anyway.
 TEXT_MAX_LENGTH = 4096
@@ -53,6 +60,13 @@ class CaseInsensitiveChoiceField(serializers.ChoiceField):
                 if str(choice).lower() == data.lower():
                     return choice
         return super().to_internal_value(data)
+
+
+class GenesysDateTimeOutputField(serializers.DateTimeField):
+    """A time written as Genesys writes it: UTC, milliseconds, a Z."""
+
+    def to_representation(self, value: datetime | None) -> str | None:  # type: ignore[override]
+        return None if value is None else genesys_time(value)
 
 
 class CustomerSerializer(StrictSerializer):

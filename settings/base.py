@@ -119,7 +119,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, capped in size and nesting while read (docs/api.md, "Limits").
+    "DEFAULT_PARSER_CLASSES": ["outbound.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "genesys_gateway.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -229,12 +230,16 @@ GENESYS_MAX_ATTEMPTS = env.int("GENESYS_MAX_ATTEMPTS", default=4)
 # Capped exponential backoff with jitter between attempts: base * 2**n, at most max.
 GENESYS_BACKOFF_BASE_S = env.float("GENESYS_BACKOFF_BASE_S", default=0.5)
 GENESYS_BACKOFF_MAX_S = env.float("GENESYS_BACKOFF_MAX_S", default=8.0)
-# Retry-After given to the WABA platform on a 503 when Genesys gave none.
+# Retry-After given to the WABA platform on a 503 when Genesys gave none, and on a 409
+# while an identical request is still talking to Genesys.
 GENESYS_DEFAULT_RETRY_AFTER_S = env.int("GENESYS_DEFAULT_RETRY_AFTER_S", default=5)
 # Pooled connections per Genesys host and process.
 GENESYS_POOL_MAXSIZE = env.int("GENESYS_POOL_MAXSIZE", default=20)
 # A cached token is replaced this long before Genesys says it expires.
 GENESYS_TOKEN_REFRESH_MARGIN_S = env.int("GENESYS_TOKEN_REFRESH_MARGIN_S", default=60)
+# Longest a call waits for another process's token refresh (the row lock) before answering
+# 503; a little over one token request's budget, so waiters normally get the new token.
+GENESYS_TOKEN_LOCK_TIMEOUT_S = env.float("GENESYS_TOKEN_LOCK_TIMEOUT_S", default=15.0)
 # Genesys allows each OAuth client about 300 requests a minute. The gateway keeps a token
 # bucket per tenant in the database: it refills at PER_MINUTE * (100 - HEADROOM_PERCENT)%
 # and holds at most BURST, so in any 60 s it sends at most rate + BURST (240 + 20 = 260
@@ -258,5 +263,8 @@ SPECTACULAR_SETTINGS.update(
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
         "REDOC_DIST": "SIDECAR",
         "COMPONENT_SPLIT_REQUEST": True,
+        "OAS_VERSION": "3.1.0",
+        # A name that says what the choice is (the default would be a bare TypeEnum).
+        "ENUM_NAME_OVERRIDES": {"ReplyTypeEnum": "outbound.services.messages.REPLY_TYPES"},
     }
 )

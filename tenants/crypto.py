@@ -4,11 +4,13 @@ MultiFernet encrypts with the first key and decrypts with any, so adding a new k
 front keeps old rows readable until `manage.py rotate_encryption` rewrites them.
 """
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 
 
 class SecretUnreadable(Exception):
@@ -51,3 +53,19 @@ def reencrypt(token: str) -> str:
         return _fernet().rotate(token.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable("no configured key decrypts this secret") from None
+
+
+# Every model field that holds one of these tokens, so that rotation rewrites them all.
+# Each app registers its own fields when it is ready: this app cannot import the apps
+# built on it, and a field rotation misses stays readable only until the old key goes.
+_encrypted_fields: dict[type[models.Model], tuple[str, ...]] = {}
+
+
+def encrypted_fields_register(*, model: type[models.Model], fields: Sequence[str]) -> None:
+    """Declare `fields` of `model` as holding secrets encrypted with this module."""
+    _encrypted_fields[model] = tuple(fields)
+
+
+def encrypted_fields() -> dict[type[models.Model], tuple[str, ...]]:
+    """The registered encrypted fields, by model, in registration order."""
+    return dict(_encrypted_fields)

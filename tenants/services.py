@@ -246,14 +246,14 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
 
 @transaction.atomic
 def encryption_rotate() -> int:
-    """Re-encrypt every stored secret with the newest key; returns how many were rewritten."""
+    """Re-encrypt every stored secret with the newest key; returns how many were rewritten.
+
+    "Every" means every field registered with `crypto.encrypted_fields_register`, by this
+    app and by the apps built on it (outbound registers its cached Genesys tokens).
+    """
     rewritten = 0
-    encrypted_fields = {
-        Tenant: ["client_secret_encrypted", "events_secret_encrypted"],
-        Integration: ["secret_encrypted", "previous_secret_encrypted"],
-    }
-    for model, fields in encrypted_fields.items():
-        for row in model.objects.select_for_update().order_by("pk"):  # type: ignore[attr-defined]  # both models have objects
+    for model, fields in crypto.encrypted_fields().items():
+        for row in model._default_manager.select_for_update().order_by("pk"):
             changed = []
             for field in fields:
                 token = getattr(row, field)

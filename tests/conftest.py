@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import structlog
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tenants import services
 from tenants.models import Integration, Tenant
+from tests.openapi import is_api_path, response_check
 
 # A copy of the team's shared/genesys/examples, so the suite runs from any checkout.
 GENESYS_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "genesys"
@@ -113,3 +115,29 @@ def staff_client_factory(db: None) -> Callable[..., Any]:
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _api_responses_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check every /api/v1 answer a test client gets against the served OpenAPI schema.
+
+    Django's test Client.request is where every test client call (Client, APIClient)
+    ends; wrapping it sees each response, problems included.
+    """
+    original = Client.request
+
+    def request(self: Client, **environ: Any) -> Any:
+        response = original(self, **environ)
+        path = environ.get("PATH_INFO", "")
+        if is_api_path(path):
+            response_check(
+                method=environ.get("REQUEST_METHOD", "GET"),
+                path=path,
+                status=response.status_code,
+                content_type=response.get("Content-Type", ""),
+                body=response.content,
+                headers=dict(response.headers),
+            )
+        return response
+
+    monkeypatch.setattr(Client, "request", request)

@@ -1,10 +1,11 @@
 """Reading and steering Genesys messaging conversations."""
 
-from datetime import datetime
 from typing import Any
 
 from outbound.errors import CustomerParticipantNotFound
+from outbound.genesys.answers import answer_object, answer_objects
 from outbound.services.access import genesys_client
+from outbound.services.times import genesys_time_parse
 from tenants.models import Tenant
 
 # Genesys takes at most this many ids in one bulk messages request.
@@ -15,14 +16,16 @@ def _participant(participant: dict[str, Any]) -> dict[str, Any]:
     state = participant.get("state")
     if state is None:
         # The generic conversation keeps the state on each communication; the latest counts.
-        communications = participant.get("messages") or []
+        communications = answer_objects(participant.get("messages"), field="messages")
         state = communications[-1].get("state") if communications else None
     return {
         "id": participant.get("id"),
         "purpose": participant.get("purpose"),
         "name": participant.get("name"),
-        "user_id": participant.get("userId") or (participant.get("user") or {}).get("id"),
-        "queue_id": participant.get("queueId") or (participant.get("queue") or {}).get("id"),
+        "user_id": participant.get("userId")
+        or answer_object(participant.get("user"), field="user").get("id"),
+        "queue_id": participant.get("queueId")
+        or answer_object(participant.get("queue"), field="queue").get("id"),
         "state": state,
         "attributes": participant.get("attributes") or {},
     }
@@ -33,17 +36,19 @@ def conversation_get(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
     return {
         "id": data.get("id") or conversation_id,
         "state": data.get("state"),
-        "start_time": data.get("startTime"),
-        "end_time": data.get("endTime"),
-        "participants": [_participant(p) for p in data.get("participants") or []],
+        "start_time": genesys_time_parse(data.get("startTime")),
+        "end_time": genesys_time_parse(data.get("endTime")),
+        "participants": [
+            _participant(p) for p in answer_objects(data.get("participants"), field="participants")
+        ],
     }
 
 
 def _message_item(data: dict[str, Any]) -> dict[str, Any]:
-    normalized = data.get("normalizedMessage") or {}
+    normalized = answer_object(data.get("normalizedMessage"), field="normalizedMessage")
     attachments = []
-    for content in normalized.get("content") or []:
-        attachment = content.get("attachment")
+    for content in answer_objects(normalized.get("content"), field="content"):
+        attachment = answer_object(content.get("attachment"), field="attachment")
         if content.get("contentType") == "Attachment" and attachment:
             attachments.append(
                 {
@@ -58,16 +63,9 @@ def _message_item(data: dict[str, Any]) -> dict[str, Any]:
         "direction": data.get("direction"),
         "text": normalized.get("text") or data.get("textBody"),
         "attachments": attachments,
-        "timestamp": data.get("timestamp"),
+        "timestamp": genesys_time_parse(data.get("timestamp")),
         "status": data.get("status"),
     }
-
-
-def _sort_key(item: dict[str, Any]) -> datetime:
-    try:
-        return datetime.fromisoformat(str(item["timestamp"]))
-    except ValueError:
-        return datetime.max.replace(tzinfo=None)
 
 
 def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
@@ -75,8 +73,8 @@ def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[
     client = genesys_client(tenant=tenant)
     conversation = client.get_message_conversation(conversation_id=conversation_id)
     message_ids: dict[str, None] = {}  # ordered and unique
-    for participant in conversation.get("participants") or []:
-        for details in participant.get("messages") or []:
+    for participant in answer_objects(conversation.get("participants"), field="participants"):
+        for details in answer_objects(participant.get("messages"), field="messages"):
             if details.get("messageId"):
                 message_ids[details["messageId"]] = None
     ids = list(message_ids)
@@ -85,8 +83,10 @@ def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[
         listing = client.get_messages_bulk(
             conversation_id=conversation_id, message_ids=ids[start : start + BULK_MESSAGES_MAX]
         )
-        items += [_message_item(entity) for entity in listing.get("entities") or []]
-    dated = sorted((i for i in items if i["timestamp"]), key=_sort_key)
+        entities = answer_objects(listing.get("entities"), field="entities")
+        items += [_message_item(entity) for entity in entities]
+    # Every timestamp is aware (or None), so they compare; undated messages go last.
+    dated = sorted((i for i in items if i["timestamp"]), key=lambda item: item["timestamp"])
     return {"items": dated + [i for i in items if not i["timestamp"]]}
 
 
@@ -97,7 +97,11 @@ def conversation_attributes_update(
     client = genesys_client(tenant=tenant)
     conversation = client.get_message_conversation(conversation_id=conversation_id)
     customer = next(
-        (p for p in conversation.get("participants") or [] if p.get("purpose") == "customer"),
+        (
+            p
+            for p in answer_objects(conversation.get("participants"), field="participants")
+            if p.get("purpose") == "customer"
+        ),
         None,
     )
     if customer is None or not customer.get("id"):
@@ -109,7 +113,8 @@ def conversation_attributes_update(
     )
     merged = answer.get("attributes") if isinstance(answer, dict) else None
     if not isinstance(merged, dict):
-        merged = {**(customer.get("attributes") or {}), **attributes}
+        known = answer_object(customer.get("attributes"), field="attributes")
+        merged = {**known, **attributes}
     return {
         "conversation_id": conversation_id,
         "participant_id": customer["id"],

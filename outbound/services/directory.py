@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from outbound.genesys.answers import answer_object, answer_objects
 from outbound.services.access import genesys_client
+from outbound.services.times import genesys_time_parse
 from tenants.models import Tenant
 
 # Our `expand` values -> Genesys' (sent as repeated `expand` parameters).
@@ -26,9 +28,30 @@ def organization_get(*, tenant: Tenant) -> dict[str, Any]:
     }
 
 
+def _presence(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    presence = answer_object(value, field="presence")
+    definition = answer_object(presence.get("presenceDefinition"), field="presenceDefinition")
+    return {
+        "system_presence": definition.get("systemPresence"),
+        "presence_definition_id": definition.get("id"),
+        "message": presence.get("message"),
+        "modified_date": genesys_time_parse(presence.get("modifiedDate")),
+    }
+
+
+def _routing_status(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    routing_status = answer_object(value, field="routingStatus")
+    return {
+        "status": routing_status.get("status"),
+        "start_time": genesys_time_parse(routing_status.get("startTime")),
+    }
+
+
 def _user(data: dict[str, Any]) -> dict[str, Any]:
-    presence = data.get("presence")
-    routing_status = data.get("routingStatus")
     return {
         "id": data.get("id"),
         "name": data.get("name"),
@@ -37,21 +60,9 @@ def _user(data: dict[str, Any]) -> dict[str, Any]:
         "state": data.get("state"),
         "title": data.get("title"),
         "department": data.get("department"),
-        "division_id": (data.get("division") or {}).get("id"),
-        "presence": None
-        if presence is None
-        else {
-            "system_presence": (presence.get("presenceDefinition") or {}).get("systemPresence"),
-            "presence_definition_id": (presence.get("presenceDefinition") or {}).get("id"),
-            "message": presence.get("message"),
-            "modified_date": presence.get("modifiedDate"),
-        },
-        "routing_status": None
-        if routing_status is None
-        else {
-            "status": routing_status.get("status"),
-            "start_time": routing_status.get("startTime"),
-        },
+        "division_id": answer_object(data.get("division"), field="division").get("id"),
+        "presence": _presence(data.get("presence")),
+        "routing_status": _routing_status(data.get("routingStatus")),
     }
 
 
@@ -63,7 +74,7 @@ def user_list(
         page_size=page_size,
         expand=[USER_EXPANSIONS[value] for value in expand or []],
     )
-    items = [_user(user) for user in data.get("entities") or []]
+    items = [_user(user) for user in answer_objects(data.get("entities"), field="entities")]
     return {
         "items": items,
         "page": data.get("pageNumber", page),

@@ -55,7 +55,7 @@ def delivery_claim(
         if monotonic() >= deadline:
             raise DeliveryInProgress(
                 "An identical request is still waiting for Genesys; retry shortly.",
-                headers={"Retry-After": "5"},
+                headers={"Retry-After": str(settings.GENESYS_DEFAULT_RETRY_AFTER_S)},
             )
         sleep(poll_s)
         poll_s = min(poll_s * 2, 0.25)

@@ -1,32 +1,40 @@
-"""Customer messages, delivery receipts and typing, sent to Genesys Open Messaging.
+"""Customer messages, replies, delivery receipts and typing, sent to Genesys Open Messaging.
 
 Request bodies follow the SDK models OpenInboundNormalizedMessage,
-OpenInboundNormalizedReceipt and OpenInboundNormalizedEvent (tests check field names).
+OpenInboundStructuredResponseMessage, OpenInboundNormalizedReceipt and
+OpenInboundNormalizedEvent (tests check field names). docs/api.md describes each mapping.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+import structlog
 from django.db import transaction
-from django.utils import timezone
 
 from outbound.errors import IntegrationInvalid
 from outbound.genesys import GenesysPermanentError
+from outbound.metrics import GENESYS_RECEIPTS_FAILED
 from outbound.models import InboundMessage, InboundReceipt
 from outbound.services.access import genesys_client
 from outbound.services.idempotency import delivery_claim, delivery_complete, delivery_release
+from outbound.services.times import genesys_time
 from tenants.models import Integration, Tenant
 from tenants.services import conversation_record
 
-# WhatsApp status -> (Genesys receipt status, isFinalReceipt). Genesys' receipt endpoint
-# has no `Read`; a read message was delivered and nothing more will follow, so `read` is
-# sent as a final `Delivered`. `delivered` is not final because `read` may follow.
-RECEIPT_STATUSES: dict[str, tuple[str, bool]] = {
-    "sent": ("Sent", False),
+logger = structlog.get_logger(__name__)
+
+# WhatsApp status -> (Genesys receipt status, isFinalReceipt), or None: recorded, never
+# sent. Genesys' receipt endpoint accepts only Delivered and Failed, so `sent` stays
+# here; a read message was delivered and nothing more will follow, so `read` is a final
+# `Delivered`; `delivered` is not final because `read` may follow.
+RECEIPT_STATUSES: dict[str, tuple[str, bool] | None] = {
+    "sent": None,
     "delivered": ("Delivered", False),
     "read": ("Delivered", True),
     "failed": ("Failed", True),
 }
+# What a customer's tap can answer: Genesys' ContentButtonResponse types.
+REPLY_TYPES = ("QuickReply", "Button", "DatePicker")
 
 # WhatsApp Cloud API error code -> Genesys ConversationReason code (docs/api.md has the
 # table with reasons). Anything else becomes GeneralError.
@@ -78,12 +86,6 @@ def integration_resolve(*, tenant: Tenant, integration_id: str | None) -> Integr
     return integrations[0]
 
 
-def genesys_time(value: datetime | None) -> str:
-    """ISO-8601 UTC with milliseconds and a Z, as Genesys writes times."""
-    moment = (value or timezone.now()).astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _recipient(person: dict[str, Any]) -> dict[str, str]:
     """Our {id, id_type, nickname, first_name, last_name} as Genesys' recipient object."""
     recipient = {"id": person["id"], "idType": person.get("id_type") or "Phone"}
@@ -133,6 +135,28 @@ def message_body(
     return body
 
 
+def structured_response_body(
+    *,
+    message_id: str,
+    sender: dict[str, Any],
+    reply: dict[str, Any],
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
+    """An OpenInboundStructuredResponseMessage: the customer tapped an agent's choice."""
+    button: dict[str, str] = {"type": reply["type"], "payload": reply["payload"]}
+    if reply.get("text"):
+        button["text"] = reply["text"]
+    return {
+        "channel": {
+            "messageId": message_id,
+            "time": genesys_time(timestamp),
+            "from": _recipient(sender),
+        },
+        "buttonResponse": button,
+        "originatingMessageId": reply["reply_to"],
+    }
+
+
 def _message_result(row: InboundMessage) -> dict[str, Any]:
     return {
         "message_id": row.message_id,
@@ -149,11 +173,12 @@ def message_send(
     sender: dict[str, Any],
     text: str | None = None,
     attachments: list[dict[str, Any]] | None = None,
+    reply: dict[str, Any] | None = None,
     metadata: dict[str, str] | None = None,
     timestamp: datetime | None = None,
     integration_id: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Send a customer message once per (tenant, message_id); (result, first time?)."""
+    """Send a customer message (or reply) once per (tenant, message_id); (result, first?)."""
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
     row, claimed = delivery_claim(
         model=InboundMessage,
@@ -162,18 +187,23 @@ def message_send(
     )
     if not claimed:
         return _message_result(row), False
-    body = message_body(
-        message_id=message_id,
-        sender=sender,
-        text=text,
-        attachments=attachments,
-        metadata=metadata,
-        timestamp=timestamp,
-    )
-    try:
-        answer = genesys_client(tenant=tenant).send_inbound_message(
-            integration_id=integration.integration_id, message=body
+    if reply:
+        body = structured_response_body(
+            message_id=message_id, sender=sender, reply=reply, timestamp=timestamp
         )
+    else:
+        body = message_body(
+            message_id=message_id,
+            sender=sender,
+            text=text,
+            attachments=attachments,
+            metadata=metadata,
+            timestamp=timestamp,
+        )
+    try:
+        client = genesys_client(tenant=tenant)
+        send = client.send_inbound_structured_response if reply else client.send_inbound_message
+        answer = send(integration_id=integration.integration_id, message=body)
         genesys_message_id = str(answer.get("id") or "") if isinstance(answer, dict) else ""
         if not genesys_message_id:
             raise GenesysPermanentError("Genesys accepted the message but returned no id")
@@ -181,23 +211,42 @@ def message_send(
         # Never leave the message id blocked: the caller may simply try again.
         delivery_release(row=row)
         raise
-    conversation_id = str(answer.get("conversationId") or "")
-    with transaction.atomic():
-        if conversation_id:
-            # The webhook side resolves tenants by conversation id through this map.
-            conversation_record(
-                tenant=tenant,
-                conversation_id=conversation_id,
-                integration=integration,
-                customer_id=sender["id"],
-            )
-        delivery_complete(
-            row=row,
-            integration=integration,
-            genesys_message_id=genesys_message_id,
-            conversation_id=conversation_id,
-        )
+    _message_record(
+        tenant=tenant,
+        row=row,
+        integration=integration,
+        genesys_message_id=genesys_message_id,
+        conversation_id=str(answer.get("conversationId") or ""),
+        customer_id=sender["id"],
+    )
     return _message_result(row), True
+
+
+@transaction.atomic
+def _message_record(
+    *,
+    tenant: Tenant,
+    row: InboundMessage,
+    integration: Integration,
+    genesys_message_id: str,
+    conversation_id: str,
+    customer_id: str,
+) -> None:
+    """Store Genesys' answer: repeats now get it, and the conversation maps to the tenant."""
+    if conversation_id:
+        # The webhook side resolves tenants by conversation id through this map.
+        conversation_record(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            integration=integration,
+            customer_id=customer_id,
+        )
+    delivery_complete(
+        row=row,
+        integration=integration,
+        genesys_message_id=genesys_message_id,
+        conversation_id=conversation_id,
+    )
 
 
 def receipt_body(
@@ -208,8 +257,11 @@ def receipt_body(
     timestamp: datetime | None = None,
     reason: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An OpenInboundNormalizedReceipt for a WhatsApp status."""
-    genesys_status, final = RECEIPT_STATUSES[status]
+    """An OpenInboundNormalizedReceipt for a WhatsApp status that Genesys takes."""
+    mapping = RECEIPT_STATUSES[status]
+    if mapping is None:
+        raise ValueError(f"WhatsApp status {status!r} is not sent to Genesys")
+    genesys_status, final = mapping
     body: dict[str, Any] = {
         "id": message_id,
         "channel": {"to": _recipient(recipient), "time": genesys_time(timestamp)},
@@ -237,8 +289,27 @@ def receipt_send(
     reason: dict[str, Any] | None = None,
     integration_id: str | None = None,
 ) -> dict[str, Any]:
-    """Forward a delivery status once per (tenant, message_id, status)."""
+    """Forward a delivery status once per (tenant, message_id, status).
+
+    A status Genesys does not take (`sent`) is recorded, so repeats are duplicates as for
+    any other, and answered with `genesys_status` None.
+    """
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
+    mapping = RECEIPT_STATUSES[status]
+    result = {
+        "message_id": message_id,
+        "status": status,
+        "genesys_status": mapping[0] if mapping else None,
+    }
+    row, claimed = delivery_claim(
+        model=InboundReceipt,
+        lookup={"tenant": tenant, "message_id": message_id, "status": status},
+    )
+    if not claimed:
+        return {**result, "duplicate": True}
+    if mapping is None:
+        delivery_complete(row=row)
+        return {**result, "duplicate": False}
     body = receipt_body(
         message_id=message_id,
         status=status,
@@ -246,22 +317,49 @@ def receipt_send(
         timestamp=timestamp,
         reason=reason,
     )
-    result = {"message_id": message_id, "status": status, "genesys_status": body["status"]}
-    row, claimed = delivery_claim(
-        model=InboundReceipt,
-        lookup={"tenant": tenant, "message_id": message_id, "status": status},
-    )
-    if not claimed:
-        return {**result, "duplicate": True}
+    client = genesys_client(tenant=tenant)
     try:
-        genesys_client(tenant=tenant).send_inbound_receipt(
+        answer = client.send_inbound_receipt(
             integration_id=integration.integration_id, receipt=body
         )
     except Exception:
         delivery_release(row=row)
         raise
     delivery_complete(row=row)
+    receipt_answer_check(answer=answer, sent=body, tenant=tenant, context_id=client.last_context_id)
     return {**result, "duplicate": False}
+
+
+def receipt_answer_check(
+    *, answer: Any, sent: dict[str, Any], tenant: Tenant, context_id: str
+) -> bool:
+    """Log and count a receipt Genesys took (2xx) but answered as Failed; True if so.
+
+    Genesys answers with the receipt as it recorded it (an OpenReceiptNormalizedMessage).
+    A `Failed` answer to a `Delivered` receipt means it could not apply it; the call is
+    not retried, since repeating the same receipt would fail the same way.
+    """
+    if not isinstance(answer, dict) or answer.get("status") != "Failed":
+        return False
+    if sent["status"] == "Failed":
+        return False  # Genesys echoes our own Failed receipt
+    reasons = answer.get("reasons")
+    if not isinstance(reasons, list):
+        reasons = []
+    logger.warning(
+        "genesys_receipt_failed",
+        tenant=tenant.slug,
+        message_id=sent["id"],
+        receipt_status=sent["status"],
+        genesys_context_id=context_id,
+        reasons=[
+            {"code": reason.get("code"), "message": reason.get("message")}
+            for reason in reasons
+            if isinstance(reason, dict)
+        ],
+    )
+    GENESYS_RECEIPTS_FAILED.inc()
+    return True
 
 
 def typing_body(*, sender: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ def tenant_verify(*, tenant: Tenant) -> dict[str, Any]:
     """Fetch a fresh token (no cache) and the organisation; record the organisation id."""
     credentials = tenant.genesys_credentials()
     try:
-        token = fetch_token(
+        fetched = fetch_token(
             login_base_url=credentials.login_base_url,
             client_id=credentials.client_id,
             client_secret=credentials.client_secret,
@@ -26,7 +26,7 @@ def tenant_verify(*, tenant: Tenant) -> dict[str, Any]:
             f"token request to {credentials.login_base_url} failed: {_describe(exc)}"
         ) from None
     # The fresh token, not the shared cache: verify must prove the stored secret works.
-    client = GenesysClient(base_url=credentials.api_base_url, token=token["access_token"])
+    client = GenesysClient(base_url=credentials.api_base_url, token=fetched.access_token)
     try:
         organization = client.get_organization()
     except GenesysError as exc:

@@ -35,14 +35,20 @@ class TenantApi(APIView):
             raise exceptions.NotFound("No such tenant.")
         self.tenant = tenant
         request.tenant = tenant  # type: ignore[attr-defined]  # set for every tenant view
+        # Every body is read under the API's limits, also where the view ignores it, so
+        # an oversized, malformed or too deeply nested body is a 4xx on every endpoint.
+        request.data  # noqa: B018
 
 
 def problems(*statuses: int) -> dict[Any, Any]:
     meanings = {
-        400: "Invalid request; `errors` names the fields.",
+        400: "Invalid request (`errors` names the fields), or a body that is not JSON or"
+        " is nested too deeply.",
         401: "Missing or invalid API key.",
         404: "Unknown tenant (or another tenant's), or not found in Genesys.",
         409: "The same message is still being sent; retry after Retry-After.",
+        413: "The body is larger than the API's limit (64 KiB).",
+        415: "The body is not application/json.",
         422: "Genesys rejected the request; its message is in `detail`.",
         502: "Genesys refused the gateway's credentials (`/genesys-auth-failed`) or failed.",
         503: "Genesys unavailable or rate limited after the retry budget; see Retry-After.",
@@ -52,10 +58,12 @@ def problems(*statuses: int) -> dict[Any, Any]:
         (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
             ProblemSerializer, description=meanings[status]
         )
-        for status in statuses
+        for status in sorted(set(statuses))
     }
 
 
+# What any endpoint may answer because of its request body (even one it does not use).
+BODY_PROBLEMS = (400, 413, 415)
 UPSTREAM_PROBLEMS = (401, 404, 422, 502, 503, 504)
 CONVERSATION_ID_PARAMETER = OpenApiParameter(
     "conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Genesys id."

@@ -5,7 +5,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from outbound.serializers import METADATA_MAX_ENTRIES, METADATA_VALUE_MAX_LENGTH, StrictSerializer
+from outbound.serializers import (
+    METADATA_MAX_ENTRIES,
+    METADATA_VALUE_MAX_LENGTH,
+    GenesysDateTimeOutputField,
+    StrictSerializer,
+)
 from outbound.services.conversations import (
     conversation_attributes_update,
     conversation_disconnect,
@@ -13,6 +18,7 @@ from outbound.services.conversations import (
     conversation_messages_list,
 )
 from outbound.views.base import (
+    BODY_PROBLEMS,
     CONVERSATION_ID_PARAMETER,
     UPSTREAM_PROBLEMS,
     TenantApi,
@@ -20,8 +26,8 @@ from outbound.views.base import (
 )
 
 
-class ParticipantSerializer(serializers.Serializer):
-    id = serializers.CharField()
+class ParticipantOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True)
     purpose = serializers.CharField(allow_null=True)
     name = serializers.CharField(allow_null=True)
     user_id = serializers.CharField(allow_null=True)
@@ -39,9 +45,9 @@ class ConversationDetailApi(TenantApi):
     class OutputSerializer(serializers.Serializer):
         id = serializers.CharField()
         state = serializers.CharField(allow_null=True, help_text="Genesys' value.")
-        start_time = serializers.DateTimeField(allow_null=True)
-        end_time = serializers.DateTimeField(allow_null=True)
-        participants = ParticipantSerializer(many=True)
+        start_time = GenesysDateTimeOutputField(allow_null=True)
+        end_time = GenesysDateTimeOutputField(allow_null=True)
+        participants = ParticipantOutputSerializer(many=True)
 
         class Meta:
             ref_name = "Conversation"
@@ -50,19 +56,31 @@ class ConversationDetailApi(TenantApi):
         operation_id="conversations_retrieve",
         summary="A conversation's participants, state, start and end",
         parameters=[CONVERSATION_ID_PARAMETER],
-        responses={200: OutputSerializer, **problems(*UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str, conversation_id: str) -> Response:
         conversation = conversation_get(tenant=self.tenant, conversation_id=conversation_id)
-        return Response(conversation)
+        return Response(self.OutputSerializer(conversation).data)
 
 
-class ConversationMessageSerializer(serializers.Serializer):
-    id = serializers.CharField()
+class ConversationAttachmentOutputSerializer(serializers.Serializer):
+    url = serializers.CharField(allow_null=True)
+    media_type = serializers.CharField(allow_null=True, help_text="Genesys' value, e.g. Image.")
+    mime = serializers.CharField(allow_null=True)
+    filename = serializers.CharField(allow_null=True)
+
+    class Meta:
+        ref_name = "ConversationAttachment"
+
+
+class ConversationMessageOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True)
     direction = serializers.CharField(allow_null=True, help_text="inbound or outbound")
     text = serializers.CharField(allow_null=True)
-    attachments = serializers.ListField(child=serializers.DictField())
-    timestamp = serializers.DateTimeField(allow_null=True)
+    attachments = ConversationAttachmentOutputSerializer(many=True)
+    timestamp = GenesysDateTimeOutputField(
+        allow_null=True, help_text="Null when Genesys gave none (or one that is not a time)."
+    )
     status = serializers.CharField(allow_null=True)
 
     class Meta:
@@ -73,7 +91,7 @@ class ConversationMessagesApi(TenantApi):
     """The conversation's messages, oldest first."""
 
     class OutputSerializer(serializers.Serializer):
-        items = ConversationMessageSerializer(many=True)
+        items = ConversationMessageOutputSerializer(many=True)
 
         class Meta:
             ref_name = "ConversationMessageList"
@@ -82,14 +100,14 @@ class ConversationMessagesApi(TenantApi):
         operation_id="conversations_messages_list",
         summary="A conversation's messages, oldest first",
         parameters=[CONVERSATION_ID_PARAMETER],
-        responses={200: OutputSerializer, **problems(*UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str, conversation_id: str) -> Response:
         messages = conversation_messages_list(
             tenant=self.tenant,
             conversation_id=conversation_id,
         )
-        return Response(messages)
+        return Response(self.OutputSerializer(messages).data)
 
 
 class ConversationAttributesUpdateApi(TenantApi):
@@ -122,7 +140,7 @@ class ConversationAttributesUpdateApi(TenantApi):
         summary="Merge attributes into the customer participant's",
         parameters=[CONVERSATION_ID_PARAMETER],
         request=InputSerializer,
-        responses={200: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def patch(self, request: Request, slug: str, conversation_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -132,7 +150,7 @@ class ConversationAttributesUpdateApi(TenantApi):
             conversation_id=conversation_id,
             **data.validated_data,
         )
-        return Response(result)
+        return Response(self.OutputSerializer(result).data)
 
 
 class ConversationDisconnectApi(TenantApi):
@@ -150,8 +168,8 @@ class ConversationDisconnectApi(TenantApi):
         summary="End the conversation",
         parameters=[CONVERSATION_ID_PARAMETER],
         request=None,
-        responses={202: OutputSerializer, **problems(*UPSTREAM_PROBLEMS)},
+        responses={202: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str, conversation_id: str) -> Response:
         result = conversation_disconnect(tenant=self.tenant, conversation_id=conversation_id)
-        return Response(result, status=202)
+        return Response(self.OutputSerializer(result).data, status=202)

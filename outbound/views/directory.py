@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from outbound.serializers import GenesysDateTimeOutputField
 from outbound.services.directory import (
     USER_EXPANSIONS,
     USERS_PAGE_MAX,
@@ -17,6 +18,7 @@ from outbound.services.directory import (
     user_list,
 )
 from outbound.views.base import (
+    BODY_PROBLEMS,
     UPSTREAM_PROBLEMS,
     TenantApi,
     problems,
@@ -27,7 +29,7 @@ class OrganizationDetailApi(TenantApi):
     """The tenant's Genesys organisation."""
 
     class OutputSerializer(serializers.Serializer):
-        id = serializers.CharField()
+        id = serializers.CharField(allow_null=True, help_text="Null only if Genesys gave none.")
         name = serializers.CharField(allow_null=True)
         domain = serializers.CharField(allow_null=True)
         state = serializers.CharField(allow_null=True)
@@ -43,10 +45,11 @@ class OrganizationDetailApi(TenantApi):
     @extend_schema(
         operation_id="organization_retrieve",
         summary="The tenant's Genesys organisation",
-        responses={200: OutputSerializer, **problems(*UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str) -> Response:
-        return Response(organization_get(tenant=self.tenant))
+        organization = organization_get(tenant=self.tenant)
+        return Response(self.OutputSerializer(organization).data)
 
 
 class ExpandField(serializers.Field):
@@ -65,24 +68,24 @@ class ExpandField(serializers.Field):
         return list(dict.fromkeys(names))
 
 
-class UserSerializer(serializers.Serializer):
+class UserOutputSerializer(serializers.Serializer):
     class PresenceSerializer(serializers.Serializer):
         system_presence = serializers.CharField(allow_null=True)
         presence_definition_id = serializers.CharField(allow_null=True)
         message = serializers.CharField(allow_null=True)
-        modified_date = serializers.DateTimeField(allow_null=True)
+        modified_date = GenesysDateTimeOutputField(allow_null=True)
 
         class Meta:
             ref_name = "UserPresence"
 
     class RoutingStatusSerializer(serializers.Serializer):
         status = serializers.CharField(allow_null=True)
-        start_time = serializers.DateTimeField(allow_null=True)
+        start_time = GenesysDateTimeOutputField(allow_null=True)
 
         class Meta:
             ref_name = "UserRoutingStatus"
 
-    id = serializers.CharField()
+    id = serializers.CharField(allow_null=True)
     name = serializers.CharField(allow_null=True)
     email = serializers.CharField(allow_null=True)
     username = serializers.CharField(allow_null=True)
@@ -117,7 +120,7 @@ class UserListApi(TenantApi):
         expand = ExpandField(required=False)
 
     class OutputSerializer(serializers.Serializer):
-        items = UserSerializer(many=True)
+        items = UserOutputSerializer(many=True)
         page = serializers.IntegerField()
         page_size = serializers.IntegerField()
         total = serializers.IntegerField()
@@ -138,12 +141,13 @@ class UserListApi(TenantApi):
             ),
             _EXPAND,
         ],
-        responses={200: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str) -> Response:
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(user_list(tenant=self.tenant, **query.validated_data))
+        users = user_list(tenant=self.tenant, **query.validated_data)
+        return Response(self.OutputSerializer(users).data)
 
 
 class UserDetailApi(TenantApi):
@@ -152,6 +156,8 @@ class UserDetailApi(TenantApi):
     class QuerySerializer(serializers.Serializer):
         expand = ExpandField(required=False)
 
+    OutputSerializer = UserOutputSerializer
+
     @extend_schema(
         operation_id="users_retrieve",
         summary="One user, with presence and routing status when asked",
@@ -159,10 +165,10 @@ class UserDetailApi(TenantApi):
             OpenApiParameter("user_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
             _EXPAND,
         ],
-        responses={200: UserSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+        responses={200: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def get(self, request: Request, slug: str, user_id: str) -> Response:
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         user = user_get(tenant=self.tenant, user_id=user_id, **query.validated_data)
-        return Response(user)
+        return Response(self.OutputSerializer(user).data)

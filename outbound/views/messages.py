@@ -14,21 +14,55 @@ from outbound.serializers import (
     METADATA_VALUE_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     AttachmentSerializer,
+    CaseInsensitiveChoiceField,
     CustomerIdSerializer,
     CustomerSerializer,
     JsonNamedSerializer,
     StrictSerializer,
 )
-from outbound.services.messages import RECEIPT_STATUSES, message_send, receipt_send, typing_send
+from outbound.services.messages import (
+    RECEIPT_STATUSES,
+    REPLY_TYPES,
+    message_send,
+    receipt_send,
+    typing_send,
+)
 from outbound.views.base import (
+    BODY_PROBLEMS,
     UPSTREAM_PROBLEMS,
     TenantApi,
     problems,
 )
 
 
+class ReplySerializer(StrictSerializer):
+    type = CaseInsensitiveChoiceField(choices=list(REPLY_TYPES))
+    text = serializers.CharField(
+        max_length=TEXT_MAX_LENGTH,
+        required=False,
+        trim_whitespace=False,
+        help_text="What the customer tapped, as shown to them.",
+    )
+    payload = serializers.CharField(
+        max_length=TEXT_MAX_LENGTH,
+        trim_whitespace=False,
+        help_text="The payload of the agent's option (a date for a DatePicker).",
+    )
+    reply_to = serializers.CharField(
+        max_length=ID_MAX_LENGTH,
+        help_text="The Genesys id of the agent message that offered the choice.",
+    )
+
+    class Meta:
+        ref_name = "Reply"
+
+
+# Fields a structured response has no room for; docs/api.md says why.
+_NOT_WITH_REPLY = ("text", "attachments", "metadata")
+
+
 class MessageCreateApi(TenantApi):
-    """Send a customer's WhatsApp message to Genesys (Open Messaging inbound).
+    """Send a customer's WhatsApp message, or reply to an agent's choice, to Genesys.
 
     Idempotent on (tenant, message_id): a repeat answers 200 with the first result and
     makes no second Genesys call.
@@ -48,6 +82,10 @@ class MessageCreateApi(TenantApi):
         )
         attachments = serializers.ListField(
             child=AttachmentSerializer(), required=False, max_length=ATTACHMENTS_MAX
+        )
+        reply = ReplySerializer(
+            required=False,
+            help_text="The customer tapped an agent's quick reply, button or date picker.",
         )
         metadata = serializers.DictField(
             child=serializers.CharField(max_length=METADATA_VALUE_MAX_LENGTH, allow_blank=True),
@@ -69,8 +107,19 @@ class MessageCreateApi(TenantApi):
             return value
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            if not attrs.get("text") and not attrs.get("attachments"):
-                raise serializers.ValidationError({"text": ["Give text, attachments or both."]})
+            if "reply" in attrs:
+                clashes = [name for name in _NOT_WITH_REPLY if name in attrs]
+                if clashes:
+                    raise serializers.ValidationError(
+                        {
+                            name: ["Not allowed with reply (put its text in reply.text)."]
+                            for name in clashes
+                        }
+                    )
+            elif not attrs.get("text") and not attrs.get("attachments"):
+                raise serializers.ValidationError(
+                    {"text": ["Give text, attachments or both (or a reply)."]}
+                )
             return attrs
 
     class OutputSerializer(serializers.Serializer):
@@ -89,7 +138,7 @@ class MessageCreateApi(TenantApi):
         responses={
             201: OpenApiResponse(OutputSerializer, description="Sent now."),
             200: OpenApiResponse(OutputSerializer, description="A repeat: the first result."),
-            **problems(400, 409, *UPSTREAM_PROBLEMS),
+            **problems(*BODY_PROBLEMS, 409, *UPSTREAM_PROBLEMS),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -97,7 +146,7 @@ class MessageCreateApi(TenantApi):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         result, created = message_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
-        return Response(result, status=201 if created else 200)
+        return Response(self.OutputSerializer(result).data, status=201 if created else 200)
 
 
 class ReasonSerializer(StrictSerializer):
@@ -133,7 +182,9 @@ class ReceiptCreateApi(TenantApi):
     class OutputSerializer(serializers.Serializer):
         message_id = serializers.CharField()
         status = serializers.CharField()
-        genesys_status = serializers.CharField()
+        genesys_status = serializers.CharField(
+            allow_null=True, help_text="Null for `sent`, which is recorded, never sent."
+        )
         duplicate = serializers.BooleanField(help_text="Already forwarded before.")
 
         class Meta:
@@ -143,14 +194,14 @@ class ReceiptCreateApi(TenantApi):
         operation_id="receipts_create",
         summary="Forward a WhatsApp delivery status of an agent message",
         request=InputSerializer,
-        responses={202: OutputSerializer, **problems(400, 409, *UPSTREAM_PROBLEMS)},
+        responses={202: OutputSerializer, **problems(*BODY_PROBLEMS, 409, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         result = receipt_send(tenant=self.tenant, recipient=fields.pop("to"), **fields)
-        return Response(result, status=202)
+        return Response(self.OutputSerializer(result).data, status=202)
 
 
 class TypingCreateApi(TenantApi):
@@ -174,11 +225,11 @@ class TypingCreateApi(TenantApi):
         operation_id="typing_create",
         summary="The customer is typing",
         request=InputSerializer,
-        responses={202: OutputSerializer, **problems(400, *UPSTREAM_PROBLEMS)},
+        responses={202: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         result = typing_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
-        return Response(result, status=202)
+        return Response(self.OutputSerializer(result).data, status=202)

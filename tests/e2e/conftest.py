@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from emulator.config import Config
 from emulator.server import Emulator
 from tenants import services
 from tenants.models import Tenant
+from tests.openapi import response_check
 from tests.relay.conftest import Consumer, decoded
 from webhooks.relay import relay_run
 
@@ -55,13 +57,23 @@ class Gateway:
     session: requests.Session
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.request(
+        """Call the API; the answer must be one the served OpenAPI schema declares."""
+        response = self.session.request(
             method,
             f"{self.url}/api/v1/tenants/{self.slug}/{path}",
             headers={"Authorization": f"Bearer {self.api_key}"},
             timeout=30,
             **kwargs,
         )
+        response_check(
+            method=method,
+            path=urlsplit(response.url).path,
+            status=response.status_code,
+            content_type=response.headers.get("Content-Type", ""),
+            body=response.content,
+            headers=dict(response.headers),
+        )
+        return response
 
 
 class EmulatorClient:

@@ -1,18 +1,21 @@
 """The shared token cache and the per-tenant rate limiter, both in PostgreSQL."""
 
+import threading
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import responses
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from outbound.genesys import GenesysRateLimitedError
+from outbound.errors import genesys_problem
+from outbound.genesys import GenesysRateLimitedError, genesys_token_get, rate_limit_acquire
 from outbound.models import GenesysRateLimit, GenesysToken
 from outbound.services import tenant_verify
-from outbound.services.access import genesys_client, genesys_token_get, rate_limit_acquire
+from outbound.services.access import genesys_client
 from tenants import crypto
 from tenants.models import Tenant
 from tests.outbound.conftest import API, TOKEN_URL, FakeClock, run_in_threads
@@ -145,8 +148,8 @@ def test_the_limiter_refuses_a_wait_longer_than_allowed(
         rate_limit_acquire(tenant=tenant, max_wait_s=1.5)
     with pytest.raises(GenesysRateLimitedError) as caught:
         rate_limit_acquire(tenant=tenant, max_wait_s=1.5)
-    assert caught.value.status == 503
-    assert caught.value.headers["Retry-After"] == "2"
+    assert genesys_problem(caught.value).status == 503
+    assert genesys_problem(caught.value).headers["Retry-After"] == "2"
     assert GenesysRateLimit.objects.get(tenant=tenant).rejected_count == 1
 
 
@@ -203,3 +206,59 @@ def test_admin_shows_the_rate_limit_state(
     assert detail.status_code == 200
     assert b"sustained rate" in detail.content.lower()
     assert admin_client.get("/admin/outbound/genesystoken/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_refresh_waits_for_the_row_lock_at_most_the_lock_timeout(
+    tenant: Tenant,
+    genesys: responses.RequestsMock,
+    token_endpoint: Any,
+    authed_client: Client,
+    settings: Any,
+) -> None:
+    settings.GENESYS_TOKEN_LOCK_TIMEOUT_S = 0.2
+    GenesysToken.objects.create(tenant=tenant)  # no token yet: the call must refresh
+    organization = genesys.get(ORG_URL, json=ORG)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row() -> None:
+        # Another process stuck in its token request, on its own connection.
+        try:
+            with transaction.atomic():
+                GenesysToken.objects.select_for_update().get(tenant=tenant)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        response = authed_client.get("/api/v1/tenants/acme/organization")
+    finally:
+        release.set()
+        holder.join()
+
+    assert response.status_code == 503
+    assert response.json()["type"].endswith("/genesys-unavailable")
+    assert response["Retry-After"] == str(settings.GENESYS_DEFAULT_RETRY_AFTER_S)
+    assert token_endpoint.call_count == 0 and organization.call_count == 0
+    # The lock is gone: the next call refreshes, and the bound did not leak into the
+    # connection's later statements.
+    assert authed_client.get("/api/v1/tenants/acme/organization").status_code == 200
+    assert token_endpoint.call_count == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
+def test_the_lock_timeout_is_local_to_the_refresh(
+    tenant: Tenant, genesys: responses.RequestsMock, token_endpoint: Any, settings: Any
+) -> None:
+    settings.GENESYS_TOKEN_LOCK_TIMEOUT_S = 0.2
+    with transaction.atomic():  # a caller's own transaction around the refresh
+        assert genesys_token_get(tenant=tenant) == "tok-1"
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "0"

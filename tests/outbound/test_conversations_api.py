@@ -1,4 +1,4 @@
-"""Conversation endpoints: what Genesys receives and the shapes CONTRACT section 2 gives."""
+"""Conversation endpoints: what Genesys receives and the shapes docs/api.md gives."""
 
 import json
 from typing import Any
@@ -193,6 +193,33 @@ def test_messages_are_fetched_in_bulk_and_listed_oldest_first(
             },
         ]
     }
+
+
+def test_messages_with_naive_aware_and_unreadable_times_are_listed_in_time_order(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    genesys.get(MESSAGE_CONVERSATION_URL, json=MESSAGE_CONVERSATION)
+    genesys.post(
+        f"{MESSAGE_CONVERSATION_URL}/messages/bulk",
+        json={
+            "entities": [
+                {"id": "m-3", "direction": "outbound", "timestamp": "yesterday"},
+                # No offset: read as UTC, so it sorts between the two aware times.
+                {"id": "m-2", "direction": "outbound", "timestamp": "2026-01-31T12:01:00"},
+                {"id": "m-1", "direction": "inbound", "timestamp": "2026-01-31T13:00:00+01:00"},
+                {"id": "m-4", "direction": "inbound", "timestamp": "2026-01-31T12:05:00.000Z"},
+            ]
+        },
+    )
+    response = authed_client.get(f"{BASE}/messages")
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [(item["id"], item["timestamp"]) for item in items] == [
+        ("m-1", "2026-01-31T12:00:00.000Z"),
+        ("m-2", "2026-01-31T12:01:00.000Z"),
+        ("m-4", "2026-01-31T12:05:00.000Z"),
+        ("m-3", None),
+    ]
 
 
 def test_a_conversation_without_messages_makes_no_bulk_call(

@@ -45,6 +45,17 @@ def test_organization(
     }
 
 
+def test_an_organization_without_id_is_answered_as_null(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    genesys.get(f"{API}/api/v2/organizations/me", json={"name": "Acme Corp"})
+    response = authed_client.get("/api/v1/tenants/acme/organization")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] is None
+    assert body["name"] == "Acme Corp"
+
+
 def test_users_are_paged_with_genesys_paging_and_expand(
     authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
 ) -> None:

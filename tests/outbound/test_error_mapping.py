@@ -144,3 +144,137 @@ def test_a_non_json_answer_is_502_not_500(
     response = authed_client.get(URL)
     assert response.status_code == 502
     assert problem(response)["type"].endswith("/genesys-error")
+
+
+# --- Answers that are not what Genesys promises: 502, never 500 ------------------------
+
+
+def test_a_broken_transfer_on_a_read_is_retried_then_502(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    broken = genesys.get(ORG_URL, body=requests.exceptions.ChunkedEncodingError("cut off"))
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    assert problem(response)["type"].endswith("/genesys-error")
+    assert broken.call_count == 4  # a read is safe to repeat
+
+
+def test_a_broken_transfer_then_a_good_answer_succeeds(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any
+) -> None:
+    genesys.get(ORG_URL, body=requests.exceptions.ChunkedEncodingError("cut off"))
+    genesys.get(ORG_URL, json={"id": "org-1", "name": "Acme"})
+    response = authed_client.get(URL)
+    assert response.status_code == 200
+    assert response.json()["id"] == "org-1"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.exceptions.ContentDecodingError("bad gzip"),
+        requests.exceptions.InvalidHeader("bad header"),
+        requests.exceptions.RequestException("anything else"),
+    ],
+)
+def test_any_other_requests_error_is_502(
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    token_endpoint: Any,
+    failure: Exception,
+) -> None:
+    genesys.get(ORG_URL, body=failure)
+    genesys.get(ORG_URL, json={"id": "org-1"})  # only a broken transfer earns a retry
+    response = authed_client.get(URL)
+    retried = isinstance(failure, requests.exceptions.ContentDecodingError)
+    assert response.status_code == (200 if retried else 502)
+    if not retried:
+        assert problem(response)["type"].endswith("/genesys-error")
+
+
+@pytest.mark.parametrize("body", ['["a", "list"]', '"a string"', "42", "null", '{"id": '])
+def test_a_json_answer_that_is_not_an_object_is_502(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any, body: str
+) -> None:
+    genesys.get(ORG_URL, body=body, content_type="application/json")
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    body = problem(response)
+    assert body["detail"].startswith("GET /api/v2/organizations/me: answer is")
+    assert {**body, "detail": ""} == {
+        "type": "https://genesys-gateway.dev/problems/genesys-error",
+        "title": "Genesys Cloud error",
+        "status": 502,
+        "detail": "",
+        "genesys_status": 200,
+    }
+
+
+@pytest.mark.parametrize("expires_in", ['"soon"', "true", "[3600]", '{"s": 1}'])
+def test_a_token_answer_with_a_non_numeric_expires_in_is_502(
+    authed_client: APIClient, genesys: responses.RequestsMock, expires_in: str
+) -> None:
+    genesys.post(
+        TOKEN_URL,
+        body=f'{{"access_token": "tok-1", "expires_in": {expires_in}}}',
+        content_type="application/json",
+    )
+    organization = genesys.get(ORG_URL, json={"id": "org-1"})
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    assert problem(response)["type"].endswith("/genesys-error")
+    assert "expires_in" in problem(response)["detail"]
+    assert organization.call_count == 0
+
+
+def test_a_token_answer_that_is_not_json_is_502(
+    authed_client: APIClient, genesys: responses.RequestsMock
+) -> None:
+    genesys.post(TOKEN_URL, body="<html>login</html>", content_type="text/html")
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+
+
+# --- Redirects are never followed ------------------------------------------------------
+
+ELSEWHERE = "https://elsewhere.test/collect"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_from_the_api_is_502_and_not_followed(
+    authed_client: APIClient, genesys: responses.RequestsMock, token_endpoint: Any, status: int
+) -> None:
+    genesys.get(ORG_URL, status=status, headers={"Location": ELSEWHERE})
+    elsewhere = genesys.get(ELSEWHERE, json={"id": "org-elsewhere"})
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    body = problem(response)
+    assert body["type"].endswith("/genesys-error")
+    assert body["genesys_status"] == status
+    assert elsewhere.call_count == 0  # the bearer token went nowhere else
+
+
+def test_a_redirect_from_the_token_endpoint_is_502_and_not_followed(
+    authed_client: APIClient, genesys: responses.RequestsMock
+) -> None:
+    genesys.post(TOKEN_URL, status=307, headers={"Location": ELSEWHERE})
+    elsewhere = genesys.post(ELSEWHERE, json={"access_token": "stolen", "expires_in": 3600})
+    response = authed_client.get(URL)
+    assert response.status_code == 502
+    assert problem(response)["type"].endswith("/genesys-error")
+    assert elsewhere.call_count == 0  # the client secret went nowhere else
+
+
+@pytest.mark.parametrize("expires_in", ["1e400", "100000000000000000000000000000000", "-5"])
+def test_a_token_lifetime_out_of_range_is_clamped_not_a_500(
+    authed_client: APIClient, genesys: responses.RequestsMock, expires_in: str
+) -> None:
+    genesys.post(
+        TOKEN_URL,
+        body=f'{{"access_token": "tok-1", "expires_in": {expires_in}}}',
+        content_type="application/json",
+    )
+    genesys.get(ORG_URL, json={"id": "org-1"})
+    response = authed_client.get(URL)
+    # 1e400 parses as infinity: not a usable number. The others are clamped to 0..48 h.
+    assert response.status_code == (502 if expires_in == "1e400" else 200)

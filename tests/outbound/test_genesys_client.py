@@ -10,8 +10,10 @@ import requests
 import responses
 from prometheus_client import REGISTRY
 
+from outbound.errors import genesys_problem
 from outbound.genesys import (
     GenesysAuthError,
+    GenesysBadAnswerError,
     GenesysClient,
     GenesysRateLimitedError,
     GenesysTimeoutError,
@@ -65,9 +67,9 @@ def test_retries_stop_at_the_attempt_cap_with_a_retry_after(
     with pytest.raises(GenesysTransientError) as caught:
         client_for(tenant, clock).get_organization()
     assert failing.call_count == 4
-    assert caught.value.status == 503
+    assert genesys_problem(caught.value).status == 503
     assert caught.value.context_id == "ctx-503"
-    assert int(caught.value.headers["Retry-After"]) >= 1
+    assert int(genesys_problem(caught.value).headers["Retry-After"]) >= 1
 
 
 def test_a_retry_after_beyond_the_budget_is_not_waited_for(
@@ -78,7 +80,7 @@ def test_a_retry_after_beyond_the_budget_is_not_waited_for(
         client_for(tenant, clock).get_organization()
     assert throttled.call_count == 1
     assert clock.sleeps == []
-    assert caught.value.headers["Retry-After"] == "120"
+    assert genesys_problem(caught.value).headers["Retry-After"] == "120"
 
 
 def test_the_budget_bounds_the_total_wait(
@@ -124,7 +126,7 @@ def test_timeouts_on_a_read_are_retried_then_become_a_timeout_error(
     with pytest.raises(GenesysTimeoutError) as caught:
         client_for(tenant, clock).get_organization()
     assert hanging.call_count == 4
-    assert caught.value.status == 504
+    assert genesys_problem(caught.value).status == 504
 
 
 def test_an_inbound_message_is_repeated_after_a_connection_error(
@@ -164,7 +166,10 @@ def test_a_second_401_is_an_auth_failure(
         client_for(tenant, clock).get_organization()
     assert rejected.call_count == 2
     assert token_endpoint.call_count == 2
-    assert caught.value.status == 502 and caught.value.slug == "genesys-auth-failed"
+    assert (
+        genesys_problem(caught.value).status == 502
+        and genesys_problem(caught.value).slug == "genesys-auth-failed"
+    )
 
 
 def test_a_403_refreshes_the_token_once_then_is_final(
@@ -207,3 +212,25 @@ def test_calls_are_counted_by_templated_endpoint_and_status(
         if sample.name.startswith("gateway_genesys_")
     }
     assert not any(CONVERSATION_ID in endpoint for endpoint in exposed)
+
+
+def test_an_unsafe_request_is_not_repeated_after_a_broken_transfer(
+    tenant: Tenant, genesys: responses.RequestsMock, token_endpoint: object, clock: FakeClock
+) -> None:
+    url = f"{API}/api/v2/conversations/messages/{CONVERSATION_ID}"
+    broken = genesys.patch(url, body=requests.exceptions.ChunkedEncodingError("cut off"))
+    with pytest.raises(GenesysBadAnswerError):
+        client_for(tenant, clock).disconnect_message_conversation(conversation_id=CONVERSATION_ID)
+    assert broken.call_count == 1
+    assert clock.sleeps == []
+
+
+def test_broken_transfers_are_counted_as_such(
+    tenant: Tenant, genesys: responses.RequestsMock, token_endpoint: object, clock: FakeClock
+) -> None:
+    genesys.get(ORG_URL, body=requests.exceptions.ChunkedEncodingError("cut off"))
+    genesys.get(ORG_URL, json=ORG)
+    labels = {"endpoint": "/api/v2/organizations/me", "method": "GET", "status": "broken_answer"}
+    before = REGISTRY.get_sample_value("gateway_genesys_requests_total", labels) or 0
+    assert client_for(tenant, clock).get_organization() == ORG
+    assert REGISTRY.get_sample_value("gateway_genesys_requests_total", labels) == before + 1

@@ -1,11 +1,13 @@
 """POST receipts and POST typing: exact Genesys requests, mapping, idempotency."""
 
+import io
 import json
 import time
 from typing import Any
 
 import pytest
 import responses
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from outbound.models import InboundReceipt
@@ -54,7 +56,7 @@ def test_a_read_status_is_a_final_delivered_receipt_as_documented(
 
 @pytest.mark.parametrize(
     ("status", "genesys_status", "final"),
-    [("sent", "Sent", False), ("delivered", "Delivered", False), ("read", "Delivered", True)],
+    [("delivered", "Delivered", False), ("read", "Delivered", True)],
 )
 def test_statuses_map_to_genesys_receipts(
     integration: Integration,
@@ -70,6 +72,92 @@ def test_statuses_map_to_genesys_receipts(
     assert body.get("isFinalReceipt", False) is final
     assert "reasons" not in body
     assert sdk_problems(body, "OpenInboundNormalizedReceipt") == []
+
+
+def test_a_sent_status_is_recorded_and_never_reaches_genesys(
+    integration: Integration,
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    receipt_endpoint: Any,
+) -> None:
+    response = post_receipt(authed_client, status="sent")
+    assert response.status_code == 202
+    assert response.json() == {
+        "message_id": AGENT_MESSAGE_ID,
+        "status": "sent",
+        "genesys_status": None,
+        "duplicate": False,
+    }
+    assert len(genesys.calls) == 0  # not even a token request
+    assert InboundReceipt.objects.filter(message_id=AGENT_MESSAGE_ID, status="sent").exists()
+    repeat = post_receipt(authed_client, status="sent")
+    assert repeat.status_code == 202 and repeat.json()["duplicate"] is True
+    assert len(genesys.calls) == 0
+
+
+def test_only_delivered_and_failed_receipts_reach_genesys(
+    integration: Integration, authed_client: APIClient, receipt_endpoint: Any
+) -> None:
+    for status in ("sent", "delivered", "read", "failed"):
+        assert post_receipt(authed_client, status=status).status_code == 202
+    sent = [json.loads(call.request.body) for call in receipt_endpoint.calls]
+    assert [(body["status"], body.get("isFinalReceipt", False)) for body in sent] == [
+        ("Delivered", False),
+        ("Delivered", True),
+        ("Failed", True),
+    ]
+
+
+def _failed_receipts() -> float:
+    return REGISTRY.get_sample_value("gateway_genesys_receipts_failed_total") or 0.0
+
+
+def test_a_receipt_genesys_answers_as_failed_is_logged_with_its_context_id_and_counted(
+    integration: Integration,
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    token_endpoint: Any,
+    log_output: io.StringIO,
+) -> None:
+    genesys.post(
+        RECEIPT_URL,
+        json={
+            "id": AGENT_MESSAGE_ID,
+            "type": "Receipt",
+            "status": "Failed",
+            "reasons": [{"code": "MessageExpired", "message": "Message too old"}],
+        },
+        headers={"ININ-Correlation-Id": "ctx-receipt-7"},
+    )
+    before = _failed_receipts()
+    response = post_receipt(authed_client, status="read")
+    assert response.status_code == 202
+    assert _failed_receipts() == before + 1
+    [line] = [
+        json.loads(line)
+        for line in log_output.getvalue().splitlines()
+        if "genesys_receipt_failed" in line
+    ]
+    assert line["genesys_context_id"] == "ctx-receipt-7"
+    assert line["message_id"] == AGENT_MESSAGE_ID and line["receipt_status"] == "Delivered"
+    assert line["reasons"] == [{"code": "MessageExpired", "message": "Message too old"}]
+
+
+def test_genesys_echoing_a_failed_receipt_is_not_a_failure_of_the_receipt(
+    integration: Integration,
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    token_endpoint: Any,
+) -> None:
+    genesys.post(
+        RECEIPT_URL,
+        json={"id": AGENT_MESSAGE_ID, "status": "Failed", "reasons": [{"code": "GeneralError"}]},
+    )
+    before = _failed_receipts()
+    assert post_receipt(authed_client, status="failed").status_code == 202
+    assert post_receipt(authed_client, status="delivered").status_code == 202
+    # The second answer says Failed to a Delivered receipt: that one counts.
+    assert _failed_receipts() == before + 1
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,15 @@
 
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from outbound.services.messages import (
+    REPLY_TYPES,
     WHATSAPP_ERROR_REASONS,
     message_body,
     receipt_body,
+    structured_response_body,
     typing_body,
 )
 from tests.conftest import genesys_example
@@ -67,7 +72,7 @@ def test_a_full_inbound_message_body_conforms_to_the_sdk() -> None:
 
 
 def test_every_receipt_body_conforms_to_the_sdk() -> None:
-    for status in ("sent", "delivered", "read", "failed"):
+    for status in ("delivered", "read", "failed"):
         body = receipt_body(
             message_id="c7a2e915-4f0b-4d3e-a8c6-1e5b9d2f7a60",
             status=status,
@@ -92,3 +97,47 @@ def test_every_mapped_whatsapp_error_is_a_genesys_reason_code() -> None:
 def test_the_typing_event_body_conforms_to_the_sdk() -> None:
     body = typing_body(sender={"id": "+15550123456", "id_type": "Phone"})
     assert sdk_problems(body, "OpenInboundNormalizedEvent", overrides=EVENT_OVERRIDES) == []
+
+
+def test_every_structured_response_body_conforms_to_the_sdk() -> None:
+    for reply_type in REPLY_TYPES:
+        body = structured_response_body(
+            message_id="wamid.reply",
+            sender={"id": "+15550123456", "id_type": "Phone", "nickname": "Maria"},
+            reply={
+                "type": reply_type,
+                "text": "Track my order",
+                "payload": "TRACK_ORDER",
+                "reply_to": "c7a2e915-4f0b-4d3e-a8c6-1e5b9d2f7a60",
+            },
+            timestamp=WHEN,
+        )
+        assert sdk_problems(body, "OpenInboundStructuredResponseMessage") == [], reply_type
+
+
+_TEXT = st.text(min_size=1, max_size=200)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    reply_type=st.sampled_from(REPLY_TYPES),
+    text=st.none() | _TEXT,
+    payload=_TEXT,
+    reply_to=st.uuids().map(str),
+    id_type=st.sampled_from(["Phone", "Email", "Opaque"]),
+)
+def test_any_valid_reply_makes_a_structured_response_the_sdk_accepts(
+    reply_type: str, text: str | None, payload: str, reply_to: str, id_type: str
+) -> None:
+    reply = {"type": reply_type, "payload": payload, "reply_to": reply_to}
+    if text is not None:
+        reply["text"] = text
+    body = structured_response_body(
+        message_id="wamid.generated",
+        sender={"id": "customer-1", "id_type": id_type},
+        reply=reply,
+        timestamp=WHEN,
+    )
+    assert sdk_problems(body, "OpenInboundStructuredResponseMessage") == []
+    assert body["buttonResponse"]["payload"] == payload
+    assert body["originatingMessageId"] == reply_to
