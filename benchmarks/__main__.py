@@ -1,6 +1,6 @@
 """Run the benchmarks and print a summary of their ratios.
 
-    python -m benchmarks                 # all: relay, webhooks, outbound
+    python -m benchmarks                 # all: relay, webhooks, outbound, media
     python -m benchmarks webhooks        # one (or several) by name
     python -m benchmarks.webhooks --help # one with its own options
 
@@ -14,12 +14,13 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import outbound, relay, webhooks
+from benchmarks import media, outbound, relay, webhooks
 
 BENCHMARKS: dict[str, Callable[[list[str]], dict[str, float]]] = {
     "relay": relay.main,
     "webhooks": webhooks.main,
     "outbound": outbound.main,
+    "media": media.main,
 }
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("outbound.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("media/", include("media.urls")),
 ]
 
 handler400 = "genesys_gateway.problems.handler400"

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path, register_converter
 
-from outbound.views import conversations, directory, messages
+from outbound.views import conversations, directory, media, messages
 
 
 class GenesysIdConverter:
@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern] = [
     path(TENANT + "messages", messages.MessageCreateApi.as_view(), name="messages"),
     path(TENANT + "receipts", messages.ReceiptCreateApi.as_view(), name="receipts"),
     path(TENANT + "typing", messages.TypingCreateApi.as_view(), name="typing"),
+    path(TENANT + "media", media.MediaCreateApi.as_view(), name="media"),
     path(
         TENANT + "conversations/<genesys_id:conversation_id>",
         conversations.ConversationDetailApi.as_view(),

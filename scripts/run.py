@@ -223,6 +223,8 @@ def main() -> int:
         (Path(settings["BROKER_FILESYSTEM_DIR"]) / folder).mkdir(parents=True, exist_ok=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     env["GUNICORN_BIND"] = f"127.0.0.1:{GATEWAY_PORT}"
+    # Signed media links point at this gateway (files under run/media).
+    env.setdefault("MEDIA_PUBLIC_BASE_URL", GATEWAY_URL)
     prepare(env, settings["ADMIN_PASSWORD"])
 
     supervisor = Supervisor()

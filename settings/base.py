@@ -7,8 +7,10 @@ lists and explains each one.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from settings.brokers import broker_transport_options
+from settings.media import media_s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,6 +36,7 @@ INSTALLED_APPS = [
     # app listed that has it, and outbound's `tenant` command extends tenants' with `verify`.
     "outbound",
     "tenants",
+    "media",
     "webhooks",
 ]
 
@@ -137,6 +140,63 @@ API_KEY_LAST_USED_RESOLUTION_S = env.int("API_KEY_LAST_USED_RESOLUTION_S", defau
 # --- Genesys Cloud -------------------------------------------------------------------
 GENESYS_TIMEOUT_S = env.float("GENESYS_TIMEOUT_S", default=10.0)
 
+# --- Media (docs/media.md) --------------------------------------------------------------
+# `filesystem` (files under MEDIA_ROOT) or `s3` (S3-compatible object storage).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "run" / "media"))
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=25 * 1024 * 1024)
+MEDIA_ALLOWED_TYPES = env.list(
+    "MEDIA_ALLOWED_TYPES",
+    default=[
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "video/mp4",
+        "audio/mpeg",
+        "audio/ogg",
+        "application/pdf",
+    ],
+)
+# Lifetime of a signed download URL, and how long media is kept at all.
+MEDIA_URL_TTL_S = env.int("MEDIA_URL_TTL_S", default=7 * 86400)
+MEDIA_RETENTION_DAYS = env.int("MEDIA_RETENTION_DAYS", default=30)
+MEDIA_PURGE_BATCH_SIZE = env.int("MEDIA_PURGE_BATCH_SIZE", default=500)
+# Connect and read timeout (each) when copying a file from a URL (agents' attachments).
+MEDIA_FETCH_TIMEOUT_S = env.float("MEDIA_FETCH_TIMEOUT_S", default=10.0)
+# Where Genesys and the WhatsApp side reach this gateway: signed URLs start with it.
+MEDIA_PUBLIC_BASE_URL = env.str("MEDIA_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# S3-compatible storage (MEDIA_STORAGE=s3): bucket, endpoint (empty: AWS itself), region,
+# key prefix, `path` addressing for MinIO-like servers, and credentials (empty: boto3's
+# usual chain: environment, instance role...). Downloads are redirected to a presigned
+# URL valid for MEDIA_S3_PRESIGN_TTL_S.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="")
+MEDIA_S3_PREFIX = env.str("MEDIA_S3_PREFIX", default="")
+MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE", default="")
+MEDIA_S3_ACCESS_KEY_ID = env.str("MEDIA_S3_ACCESS_KEY_ID", default="")
+MEDIA_S3_SECRET_ACCESS_KEY = env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="")
+MEDIA_S3_PRESIGN_TTL_S = env.int("MEDIA_S3_PRESIGN_TTL_S", default=300)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Without a `location`, FileSystemStorage follows MEDIA_ROOT (also when tests change it).
+    "media": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+}
+if MEDIA_STORAGE == "s3":
+    STORAGES["media"] = media_s3_storage(
+        bucket=MEDIA_S3_BUCKET,
+        endpoint_url=MEDIA_S3_ENDPOINT_URL,
+        region=MEDIA_S3_REGION,
+        prefix=MEDIA_S3_PREFIX,
+        addressing_style=MEDIA_S3_ADDRESSING_STYLE,
+        access_key_id=MEDIA_S3_ACCESS_KEY_ID,
+        secret_access_key=MEDIA_S3_SECRET_ACCESS_KEY,
+        presign_ttl_s=MEDIA_S3_PRESIGN_TTL_S,
+    )
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {MEDIA_STORAGE!r}")
+
 # --- Messaging -----------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="amqp://guest:guest@localhost:5672//")
 EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default=CELERY_BROKER_URL)
@@ -202,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "outbox-purge": {
         "task": "webhooks.outbox_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    "media-purge": {
+        "task": "media.purge",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },

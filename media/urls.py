@@ -1,0 +1,7 @@
+from django.urls import URLPattern, path
+
+from media.views import media_download
+
+urlpatterns: list[URLPattern] = [
+    path("<str:token>", media_download, name="media-download"),
+]
