@@ -4,7 +4,7 @@ Two tenants, each wired to its own emulator (its own Genesys organisation, OAuth
 integration, secrets and agents), on the live server so that B's agent reply arrives
 through the real webhook. B has a conversation, messages both ways, a receipt and an
 outbox row. Then A uses every endpoint with every kind of B's ids (conversation, message,
-user, integration), and B's slug with A's own key; each answer must be a 4xx problem
+user, integration, media), and B's slug with A's own key; each answer must be a 4xx problem
 (or, where the id is only a key A may reuse for itself, A's own result), and afterwards:
 
 - B's rows are exactly as before,
@@ -18,6 +18,7 @@ which does not know them: that reads nothing of B's (docs/testing.md, "Cross-ten
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,9 @@ from rest_framework.test import APIClient
 
 from emulator.config import Config
 from emulator.server import Emulator
+from media.errors import MediaUnavailableError
+from media.models import Media
+from media.services import media_resolve
 from outbound.models import InboundMessage, InboundReceipt
 from tenants import services
 from tenants.models import ApiKey, Conversation, Integration, Tenant
@@ -39,6 +43,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CUSTOMER_A = "+15550100001"
 CUSTOMER_B = "+15550200002"
 WAMID_B = "wamid.tenant-b-first-message"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
 
 class Side:
@@ -91,14 +96,18 @@ class Side:
 
     def call(self, method: str, path: str, *, slug: str | None = None, **body: Any) -> Any:
         url = f"/api/v1/tenants/{slug or self.slug}/{path}"
+        if path == "media":
+            return self.client.generic("POST", url, PNG, "image/png")
         if method == "GET":
             return self.client.get(url, body)
         return getattr(self.client, method.lower())(url, body or None, format="json")
 
 
 @pytest.fixture
-def sides(live_server: LiveServer, settings: Any) -> Iterator[tuple[Side, Side]]:
+def sides(live_server: LiveServer, settings: Any, tmp_path: Path) -> Iterator[tuple[Side, Side]]:
     settings.OUTBOX_WAKE_CELERY = False  # no relay needed: rows are what we compare
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.MEDIA_PUBLIC_BASE_URL = live_server.url
     a = Side(name="a", seed=11, live_server=live_server)
     b = Side(name="b", seed=22, live_server=live_server)
     yield a, b
@@ -131,6 +140,8 @@ def _b_history(b: Side) -> dict[str, Any]:
     )
     assert receipt.status_code == 202, receipt.content
     b.call("PATCH", f"conversations/{conversation_id}/attributes", attributes={"tier": "gold"})
+    media = b.call("POST", "media")
+    assert media.status_code == 201, media.content
     [summary] = b.genesys.inspect("conversations")["entities"]
     user_id = summary["agent_user_id"]
     assert user_id
@@ -140,6 +151,8 @@ def _b_history(b: Side) -> dict[str, Any]:
         "inbound_message_id": sent.json()["genesys_message_id"],
         "user_id": user_id,
         "open_messaging_payload": delivery["payload"],
+        "media_id": media.json()["media_id"],
+        "media_url": media.json()["url"],
     }
 
 
@@ -157,6 +170,7 @@ def _rows(tenant: Tenant) -> dict[str, list[Any]]:
             InboundReceipt.objects.filter(tenant=tenant).order_by("pk").values()
         ),
         "outbox": list(OutboxMessage.objects.filter(tenant=tenant).order_by("pk").values()),
+        "media": list(Media.objects.filter(tenant=tenant).order_by("pk").values()),
     }
 
 
@@ -263,8 +277,17 @@ def test_tenant_a_never_reads_or_changes_tenant_b(sides: tuple[Side, Side]) -> N
     assert organization.status_code == 200
     assert organization.json()["id"] == a.org_id
 
+    # Media ids: only B's own key resolves B's media; A's uploads are A's.
+    with pytest.raises(MediaUnavailableError):
+        media_resolve(tenant=a.tenant, media_id=ids["media_id"])
+    assert media_resolve(tenant=b.tenant, media_id=ids["media_id"]).tenant_id == b.tenant.pk
+    mine = a.call("POST", "media")
+    assert mine.status_code == 201, mine.content
+    assert Media.objects.get(id=mine.json()["media_id"]).tenant_id == a.tenant.pk
+
     # B's slug with A's key: every endpoint answers as for a tenant that does not exist.
     for method, path in [
+        ("POST", "media"),
         ("POST", "messages"),
         ("POST", "receipts"),
         ("POST", "typing"),
