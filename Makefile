@@ -28,9 +28,10 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; \
 	exit $$rc
 
-## The fuzz tests at full count (docs/testing.md): FUZZ_EXAMPLES generated cases per test.
+## Generated-input tests at full size (docs/testing.md): schemathesis over the REST API
+## (make test: about 500 requests) and the webhook property tests (make test: 200 each).
 FUZZ_EXAMPLES ?= 5000
-FUZZ_TESTS := tests/webhooks/test_webhook_properties.py
+FUZZ_TESTS ?= tests/test_schemathesis.py tests/webhooks/test_webhook_properties.py
 fuzz: $(STAMP)
 	scripts/services.sh start
 	set -a; . "$${GW_SERVICES_DIR:-/tmp/genesys-gateway-services-$${GW_PORT_OFFSET:-0}}/env"; set +a; \

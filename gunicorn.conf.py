@@ -6,6 +6,13 @@ PROMETHEUS_MULTIPROC_DIR; a dead worker's live gauges are dropped here.
 
 import os
 
+from settings.checks import settings_refuse_misconfigured
+
+# Checked here, in the master, so bad settings stop gunicorn once with one line instead of
+# every worker failing to boot.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.base")
+settings_refuse_misconfigured()
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

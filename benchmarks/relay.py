@@ -7,6 +7,8 @@ messages to a durable queue bound to a private exchange, as production would. Ro
 alternate between the modes so drift (disk, CPU) hits both alike; the median counts.
 
     python -m benchmarks.relay [--messages 4000] [--batch 100] [--rounds 3]
+
+`python -m benchmarks relay` then drains a backlog with `manage.py relay` (relay_drain.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import uuid
 import amqp
 from kombu.utils.url import parse_url
 
-from webhooks.publisher import EventPublisher, OutgoingEvent
+from benchmarks import relay_drain
+from webhooks.outbox.exchange import events_exchange_declare
+from webhooks.outbox.publisher import EventPublisher, OutgoingEvent
 
 EXCHANGE = "genesys.events.benchmark"
 
@@ -34,8 +38,7 @@ def _declare_queue(url: str, queue_type: str) -> tuple[amqp.Connection, str]:
         virtual_host=parts.get("virtual_host") or "/",
     )
     conn.connect()
-    channel = conn.channel()
-    channel.exchange_declare(EXCHANGE, "topic", durable=True, auto_delete=False)
+    channel = events_exchange_declare(connection=conn, exchange=EXCHANGE)
     name = f"benchmark-{queue_type}-{uuid.uuid4().hex[:6]}"
     channel.queue_declare(
         name, durable=True, auto_delete=False, arguments={"x-queue-type": queue_type}
@@ -112,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             rounds=args.rounds,
             queue_type=queue_type,
         )
+    figures.update(relay_drain.main([]))
     return figures
 
 

@@ -1,10 +1,16 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+Readiness opens a database query and a connection per broker, so its result is computed
+at most once per READYZ_CACHE_S in each process (genesys_gateway/ttl_cache.py).
+"""
 
 import structlog
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from kombu import Connection
+
+from genesys_gateway.ttl_cache import TtlCache
 
 logger = structlog.get_logger(__name__)
 
@@ -37,17 +43,25 @@ def broker_reachable(url: str, *, transport_options: dict[str, str]) -> bool:
         return False
 
 
-def readyz(request: HttpRequest) -> JsonResponse:
+def readiness_checks() -> dict[str, bool]:
+    """Whether the database and every configured broker answer now."""
     brokers = {
         settings.CELERY_BROKER_URL: settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         settings.EVENTS_BROKER_URL: settings.EVENTS_BROKER_TRANSPORT_OPTIONS,
     }
-    checks = {
+    return {
         "database": database_reachable(),
         "broker": all(
             broker_reachable(url, transport_options=options) for url, options in brokers.items()
         ),
     }
+
+
+READINESS = TtlCache(readiness_checks)
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = READINESS.get(ttl_s=settings.READYZ_CACHE_S)
     ready = all(checks.values())
     return JsonResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},

@@ -3,7 +3,9 @@
 With PROMETHEUS_MULTIPROC_DIR set, each worker writes its samples there and the scrape
 merges them; without it (runserver, tests) the process's own registry is served. Gauges
 that describe the database (outbox depth, oldest age) are computed at scrape time by the
-collectors named in settings.METRICS_SCRAPE_COLLECTORS, so every worker reports the same.
+collectors named in settings.METRICS_SCRAPE_COLLECTORS, so every worker reports the same;
+their text is computed at most once per METRICS_DB_CACHE_S in each process, so scrapes
+(the endpoint needs no credentials) cannot load the database.
 """
 
 import os
@@ -19,6 +21,19 @@ from prometheus_client import (
     multiprocess,
 )
 
+from genesys_gateway.ttl_cache import TtlCache
+
+
+def scrape_collectors_text() -> bytes:
+    """Exposition of the collectors that read the database (settings.METRICS_SCRAPE_COLLECTORS)."""
+    registry = CollectorRegistry()
+    for path in getattr(settings, "METRICS_SCRAPE_COLLECTORS", []):
+        registry.register(import_string(path)())
+    return generate_latest(registry)
+
+
+SCRAPE_COLLECTORS = TtlCache(scrape_collectors_text)
+
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -27,8 +42,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     else:
         registry = REGISTRY
     output = generate_latest(registry)
-    scrape_registry = CollectorRegistry()
-    for path in getattr(settings, "METRICS_SCRAPE_COLLECTORS", []):
-        scrape_registry.register(import_string(path)())
-    output += generate_latest(scrape_registry)
+    output += SCRAPE_COLLECTORS.get(ttl_s=settings.METRICS_DB_CACHE_S)
     return HttpResponse(output, content_type=CONTENT_TYPE_LATEST)

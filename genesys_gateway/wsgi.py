@@ -2,6 +2,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from settings.checks import settings_refuse_misconfigured
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.base")
+settings_refuse_misconfigured()
 
 application = get_wsgi_application()

@@ -10,6 +10,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from settings.brokers import broker_transport_options
+from settings.checks import DEV_SECRET_KEY
 from settings.media import media_s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -17,10 +18,25 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
+# With DEBUG off, every process refuses to start on the development default (settings/checks.py).
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS (docs/operations.md lists the production values; `check --deploy` is clean) ---
+# Behind a TLS-terminating proxy: the header (and value) it sets on HTTPS requests, e.g.
+# "HTTP_X_FORWARDED_PROTO,https". Only set it when the proxy overwrites that header.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and scrapes come over plain HTTP from inside the cluster; never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -217,10 +233,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # Readiness probes must answer quickly even when the broker is gone.
 BROKER_CHECK_TIMEOUT_S = env.float("BROKER_CHECK_TIMEOUT_S", default=2.0)
+# /readyz and the database gauges of /metrics need no credentials: each process computes
+# them at most this often (seconds) and answers from memory in between.
+READYZ_CACHE_S = env.float("READYZ_CACHE_S", default=5.0)
+METRICS_DB_CACHE_S = env.float("METRICS_DB_CACHE_S", default=5.0)
 
 # --- Outbox relay ----------------------------------------------------------------------
 # See docs/relay.md. Rows per claim (one per ordering key) and per confirm wait.
 OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=100)
+# A claim looks at the oldest FACTOR x batch due rows to pick its ordering keys (docs/relay.md).
+OUTBOX_RELAY_WINDOW_FACTOR = env.int("OUTBOX_RELAY_WINDOW_FACTOR", default=4)
 # Broker rejections/returns a row may suffer before it is dead-lettered.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 # Back-off after a rejection: base * 2^(attempts-1), capped.
@@ -234,6 +256,8 @@ OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=72.0)
 WEBHOOK_MAX_EVENT_AGE_HOURS = env.float(
     "WEBHOOK_MAX_EVENT_AGE_HOURS", default=OUTBOX_RETENTION_HOURS
 )
+# Dead rows are kept this long after creation for a replay, then purged.
+OUTBOX_DEAD_RETENTION_DAYS = env.float("OUTBOX_DEAD_RETENTION_DAYS", default=30.0)
 OUTBOX_RELAY_CONNECT_TIMEOUT_S = env.float("OUTBOX_RELAY_CONNECT_TIMEOUT_S", default=3.0)
 # A batch the broker does not confirm within this is treated as a broken connection.
 OUTBOX_RELAY_CONFIRM_TIMEOUT_S = env.float("OUTBOX_RELAY_CONFIRM_TIMEOUT_S", default=10.0)
@@ -276,7 +300,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600.0},
     },
 }
-METRICS_SCRAPE_COLLECTORS = ["webhooks.relay_metrics.OutboxCollector"]
+METRICS_SCRAPE_COLLECTORS = ["webhooks.outbox.metrics.OutboxCollector"]
 
 # --- Operations ------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

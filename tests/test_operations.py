@@ -1,9 +1,20 @@
 import io
 import json
+import re
+import uuid
+from collections.abc import Iterator
 
 import pytest
 import structlog
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+
+from genesys_gateway.health import READINESS
+from genesys_gateway.metrics import SCRAPE_COLLECTORS
+from tenants.models import Tenant
+from tests.relay.conftest import services
+from webhooks.models import OutboxMessage
 
 
 def test_healthz_answers_ok(client: Client) -> None:
@@ -105,3 +116,91 @@ def test_malformed_content_length_is_400_not_500(client: Client, length: str) ->
     )
     assert response.status_code == 400
     assert response.json()["type"].endswith("/malformed-request")
+
+
+@pytest.fixture
+def fresh_probe_caches() -> Iterator[None]:
+    """Probe caches empty before and after, so no other test's result is served here."""
+    READINESS.clear()
+    SCRAPE_COLLECTORS.clear()
+    yield
+    READINESS.clear()
+    SCRAPE_COLLECTORS.clear()
+
+
+def _outbox_row(tenant: Tenant) -> OutboxMessage:
+    event_id = str(uuid.uuid4())
+    return OutboxMessage.objects.create(
+        tenant=tenant,
+        event_id=event_id,
+        event_type="message.inbound",
+        ordering_key=f"conv-{event_id}",
+        routing_key="message.inbound.acme",
+        cloud_event={"id": event_id},
+    )
+
+
+def _pending_gauge(body: bytes) -> float:
+    match = re.search(rb"^gateway_outbox_pending (\S+)$", body, re.M)
+    assert match, body
+    return float(match.group(1))
+
+
+def _outbox_reads(context: CaptureQueriesContext) -> int:
+    return sum(
+        query["sql"].startswith("SELECT") and "webhooks_outboxmessage" in query["sql"]
+        for query in context.captured_queries
+    )
+
+
+def test_metrics_count_the_outbox_once_per_ttl(
+    client: Client, tenant: Tenant, fresh_probe_caches: None
+) -> None:
+    _outbox_row(tenant)
+    with override_settings(METRICS_DB_CACHE_S=3600), CaptureQueriesContext(connection) as hits:
+        bodies = [client.get("/metrics").content for _ in range(10)]
+        _outbox_row(tenant)  # within the TTL: not seen yet
+        bodies.append(client.get("/metrics").content)
+    # The first scrape reads the outbox (pending aggregate + dead count); ten more, none.
+    assert _outbox_reads(hits) == 2
+    assert {_pending_gauge(body) for body in bodies} == {1.0}
+
+    # Once the TTL has passed (0 s: at once) the next scrape counts again and sees the row.
+    with override_settings(METRICS_DB_CACHE_S=0), CaptureQueriesContext(connection) as hits:
+        body = client.get("/metrics").content
+    assert _outbox_reads(hits) == 2
+    assert _pending_gauge(body) == 2.0
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_readyz_answers_from_its_cache_until_the_ttl_passes(
+    client: Client, fresh_probe_caches: None
+) -> None:
+    with override_settings(READYZ_CACHE_S=3600):
+        assert client.get("/readyz").status_code == 200
+        services("stop-rabbitmq")
+        try:
+            # No broker connection is attempted within the TTL: the cached answer stands.
+            cached = [client.get("/readyz") for _ in range(5)]
+            assert [response.status_code for response in cached] == [200] * 5
+            with override_settings(READYZ_CACHE_S=0):
+                expired = client.get("/readyz")
+            assert expired.status_code == 503
+            assert expired.json()["checks"] == {"database": True, "broker": False}
+            # The failure is cached too: an outage does not cost a connect timeout per hit.
+            assert client.get("/readyz").status_code == 503
+        finally:
+            services("start-rabbitmq")
+    with override_settings(READYZ_CACHE_S=0):
+        assert client.get("/readyz").status_code == 200
+
+
+@override_settings(SECURE_SSL_REDIRECT=True)
+def test_https_redirect_spares_probes_and_metrics() -> None:
+    client = Client()  # built under the override: SecurityMiddleware reads it at start
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    redirected = client.get("/api/v1/schema/")
+    assert redirected.status_code == 301
+    assert redirected["Location"].startswith("https://")

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from webhooks.models import OutboxMessage
-from webhooks.relay import outbox_replay
+from webhooks.outbox.services import outbox_replay
 
 
 @admin.register(OutboxMessage)

@@ -43,6 +43,8 @@ class OutboxMessage(models.Model):
             models.UniqueConstraint(fields=["tenant", "event_id"], name="outbox_unique_event"),
         ]
         indexes = [
+            # The claim's window: the oldest pending rows, whatever else the table holds.
+            models.Index(fields=["id"], name="outbox_pending_by_id", condition=Q(status="pending")),
             models.Index(
                 fields=["ordering_key", "id"],
                 name="outbox_pending_by_key",

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models.expressions import DatabaseDefault
+from django.db import transaction
 from django.utils import timezone
 
 from genesys_gateway.problems import ProblemError
@@ -24,7 +23,8 @@ from tenants.selectors import (
 )
 from tenants.services import conversation_event_record, conversation_record
 from webhooks.models import OutboxMessage
-from webhooks.payloads.cloudevents import cloud_event_build, routing_key
+from webhooks.outbox.services import outbox_enqueue
+from webhooks.outbox.wakeup import relay_wake
 from webhooks.payloads.notifications import (
     notification_conversation_id,
     notification_customer_id,
@@ -47,7 +47,6 @@ from webhooks.payloads.types import (
     Notification,
     PayloadError,
 )
-from webhooks.relay import relay_wake
 from webhooks.signatures import bearer_matches, signature_matches
 
 logger = structlog.get_logger(__name__)
@@ -94,54 +93,6 @@ class NewConversation:
     conversation_id: str
     integration: Integration | None
     customer_id: str
-
-
-# --- Outbox ---------------------------------------------------------------------------
-
-
-def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | None:
-    """Store one event; None when (tenant, event id) is stored already (a redelivery).
-
-    Call inside the webhook's transaction. INSERT ... ON CONFLICT DO NOTHING RETURNING:
-    when a concurrent delivery of the same event is inserting too, PostgreSQL makes this
-    statement wait for that transaction and then insert nothing, without an error that
-    would abort ours. One round trip, where a savepoint around a plain INSERT takes three.
-    """
-    message = OutboxMessage(
-        tenant=tenant,
-        event_id=event.event_id,
-        event_type=event.event_type,
-        ordering_key=event.ordering_key,
-        routing_key=routing_key(event_type=event.event_type, tenant_slug=tenant.slug),
-        cloud_event=cloud_event_build(event=event, tenant_slug=tenant.slug),
-        status=OutboxMessage.Status.PENDING if event.published else OutboxMessage.Status.IGNORED,
-    )
-    meta = OutboxMessage._meta
-    pk_column = meta.pk.column if meta.pk else None
-    assert pk_column
-    columns, params = [], []
-    for model_field in meta.concrete_fields:
-        # pre_save fills created_at; get_db_prep_save adapts JSON and times per backend.
-        value = model_field.pre_save(message, add=True)
-        if model_field.primary_key or isinstance(value, DatabaseDefault):
-            continue  # the database fills these in
-        columns.append(model_field.column or model_field.attname)
-        params.append(model_field.get_db_prep_save(value, connection))
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({quote('tenant_id')}, {quote('event_id')}) DO NOTHING "
-        f"RETURNING {quote(pk_column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    message.pk = row[0]
-    message._state.adding = False
-    return message
 
 
 def _store(

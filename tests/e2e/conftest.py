@@ -24,7 +24,7 @@ from tenants import services
 from tenants.models import Tenant
 from tests.openapi import response_check
 from tests.relay.conftest import Consumer, decoded
-from webhooks.relay import relay_run
+from webhooks.outbox.daemon import relay_run
 
 SLUG = "e2e-acme"
 # Distinct from the emulator's defaults, so a test passing proves they were wired through.

@@ -27,7 +27,8 @@ from kombu.utils.url import parse_url
 
 from tenants.models import Tenant
 from webhooks.models import OutboxMessage
-from webhooks.relay import relay_wake
+from webhooks.outbox.exchange import events_exchange_declare
+from webhooks.outbox.wakeup import relay_wake
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,8 +105,7 @@ class Consumer:
         self.durable = durable
         self.messages: list[amqp.Message] = []
         self._conn = broker_connect()
-        channel = self._conn.channel()
-        channel.exchange_declare(settings.EVENTS_EXCHANGE, "topic", durable=True, auto_delete=False)
+        channel = events_exchange_declare(connection=self._conn, exchange=settings.EVENTS_EXCHANGE)
         arguments = {"x-queue-type": "quorum"} if durable else {}
         channel.queue_declare(
             self.name,

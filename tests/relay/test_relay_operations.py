@@ -19,8 +19,9 @@ from prometheus_client import CollectorRegistry
 from tenants.models import Tenant
 from tests.relay.conftest import outbox_write, wait_for
 from webhooks.models import OutboxMessage
-from webhooks.relay import outbox_purge, relay_wake
-from webhooks.relay_metrics import OutboxCollector
+from webhooks.outbox.metrics import OutboxCollector
+from webhooks.outbox.services import outbox_purge
+from webhooks.outbox.wakeup import relay_wake
 
 
 class HangUpBroker:
@@ -187,9 +188,9 @@ def test_relay_command_stops_cleanly_on_sigterm(
     process = relay_process()
     outbox_write(tenant=tenant, keys=["conv-1"], per_key=1, routing_key="unroutable.nowhere")
     wait_for(
-        lambda: OutboxMessage.objects.filter(attempts__gte=1).exists(),
+        lambda: OutboxMessage.objects.filter(status=OutboxMessage.Status.PUBLISHED).exists(),
         timeout=15,
-        what="the relay to try the row",
+        what="the relay to publish the row",
     )
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=5) == 0

@@ -3,19 +3,21 @@
 import subprocess
 import time
 from collections.abc import Callable
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.test import override_settings
 from kombu import Connection, Exchange, Queue
 
 from tenants.models import Tenant
 from tests.relay.conftest import REPO, Consumer, decoded, outbox_write
 from webhooks.models import OutboxMessage
-from webhooks.publisher import EventPublisher, OutgoingEvent, publisher_create
-from webhooks.relay import outbox_publisher_create, relay_drain, relay_publish_batch
+from webhooks.outbox.publisher import (
+    EventPublisher,
+    OutgoingEvent,
+    outbox_publisher_create,
+    publisher_create,
+)
+from webhooks.outbox.relay import relay_drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,61 +54,6 @@ def test_consumer_receives_every_cloudevent_field_and_amqp_property(
     assert row.status == OutboxMessage.Status.PUBLISHED
     assert row.published_at is not None
     assert row.attempts == 0
-
-
-@override_settings(OUTBOX_MAX_ATTEMPTS=3, OUTBOX_RETRY_BASE_S=0.05, OUTBOX_RETRY_MAX_S=0.1)
-def test_returned_row_is_dead_lettered_after_its_budget_and_replay_publishes_it(
-    tenant: Tenant, consumer_factory: Callable[..., Consumer]
-) -> None:
-    consumer = consumer_factory(binding_keys=["message.outbound.acme"])
-    # No queue is bound to parcel.lost.*: with `mandatory` the broker returns it.
-    (unroutable,) = outbox_write(
-        tenant=tenant, keys=["conv-1"], per_key=1, routing_key="parcel.lost.nowhere"
-    )
-    (behind,) = outbox_write(tenant=tenant, keys=["conv-1"], per_key=1)
-    (other,) = outbox_write(tenant=tenant, keys=["conv-2"], per_key=1)
-    publisher = outbox_publisher_create()
-    try:
-        result = relay_publish_batch(publisher=publisher)
-        assert (result.claimed, result.published, result.failed) == (2, 1, 1)
-        # Another conversation is not held up by conv-1's back-off ...
-        assert consumer.collect(unique=1, timeout=5)[0].properties["message_id"] == other.event_id
-        # ... but conv-1's next event waits behind its failing head (order).
-        behind.refresh_from_db()
-        assert behind.status == OutboxMessage.Status.PENDING
-        unroutable.refresh_from_db()
-        assert unroutable.attempts == 1
-        assert unroutable.next_attempt_at is not None
-        assert "NO_ROUTE" in unroutable.last_error
-
-        deadline = time.monotonic() + 10
-        while unroutable.status != OutboxMessage.Status.DEAD:
-            assert time.monotonic() < deadline
-            relay_drain(publisher=publisher)
-            time.sleep(0.05)
-            unroutable.refresh_from_db()
-        assert unroutable.attempts == 3
-        assert "NO_ROUTE" in unroutable.last_error
-        # A dead row no longer blocks its conversation.
-        relay_drain(publisher=publisher)
-        consumer.collect(unique=2, timeout=5)
-        assert behind.event_id in consumer.ids()
-        assert unroutable.event_id not in consumer.ids()
-
-        consumer.bind("parcel.lost.*")
-        out = StringIO()
-        call_command("outbox", "replay", "--tenant", "acme", stdout=out)
-        assert out.getvalue().strip() == "replayed 1 dead outbox rows"
-        unroutable.refresh_from_db()
-        assert (unroutable.status, unroutable.attempts) == (OutboxMessage.Status.PENDING, 0)
-        assert relay_drain(publisher=publisher) == 1
-    finally:
-        publisher.close()
-    consumer.collect(unique=3, timeout=5)
-    consumer.settle()
-    assert [m.properties["message_id"] for m in consumer.messages].count(unroutable.event_id) == 1
-    unroutable.refresh_from_db()
-    assert unroutable.status == OutboxMessage.Status.PUBLISHED
 
 
 def test_idle_connection_keeps_heartbeats_and_recovers_when_the_broker_drops_it(

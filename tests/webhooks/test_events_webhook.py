@@ -16,7 +16,7 @@ from tests.webhooks.conftest import (
     post_open_messaging,
 )
 from webhooks.models import OutboxMessage
-from webhooks.relay import relay_wake
+from webhooks.outbox.wakeup import relay_wake
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from tests.webhooks.conftest import (
 )
 from tests.webhooks.test_signatures import VECTOR_HEADER, VECTOR_HEX, VECTOR_RAW_BODY
 from webhooks.models import OutboxMessage
-from webhooks.relay import relay_wake
+from webhooks.outbox.wakeup import relay_wake
 
 pytestmark = pytest.mark.django_db
 

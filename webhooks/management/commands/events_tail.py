@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from kombu import Connection, Exchange, Message, Queue
 
+from webhooks.outbox.exchange import events_exchange_arguments
+
 
 class Command(BaseCommand):
     help = "Print every CloudEvent published to EVENTS_EXCHANGE (Ctrl-C stops)."
@@ -25,7 +27,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         url = settings.EVENTS_BROKER_URL
         filesystem = url.startswith("filesystem://")
-        exchange = Exchange(settings.EVENTS_EXCHANGE, type="topic", durable=True)
+        # RabbitMQ refuses a declaration whose arguments differ from the relay's.
+        arguments = None if filesystem else events_exchange_arguments(settings.EVENTS_EXCHANGE)
+        exchange = Exchange(
+            settings.EVENTS_EXCHANGE, type="topic", durable=True, arguments=arguments
+        )
         # A server-named exclusive queue on RabbitMQ; the file transport needs a name.
         queue = Queue(
             "events-tail" if filesystem else "",

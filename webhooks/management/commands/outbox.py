@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tenants.models import Tenant
-from webhooks.relay import outbox_purge, outbox_replay
+from webhooks.outbox.services import outbox_purge, outbox_replay
 
 
 class Command(BaseCommand):
@@ -27,21 +27,30 @@ class Command(BaseCommand):
             help="only rows created at or after this time (UTC when no offset is given)",
         )
         purge = commands.add_parser(
-            "purge", help="delete published and ignored rows older than the retention period"
+            "purge", help="delete published, ignored and dead rows past their retention"
         )
         purge.add_argument(
             "--older-than-hours",
             type=float,
             default=None,
-            help="default: OUTBOX_RETENTION_HOURS",
+            help="published and ignored rows; default: OUTBOX_RETENTION_HOURS",
+        )
+        purge.add_argument(
+            "--dead-older-than-days",
+            type=float,
+            default=None,
+            help="dead rows; default: OUTBOX_DEAD_RETENTION_DAYS",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "replay":
             self._replay(tenant=options["tenant"], since=options["since"])
         else:
-            hours = options["older_than_hours"]
-            count = outbox_purge(older_than=None if hours is None else timedelta(hours=hours))
+            hours, days = options["older_than_hours"], options["dead_older_than_days"]
+            count = outbox_purge(
+                older_than=None if hours is None else timedelta(hours=hours),
+                dead_older_than=None if days is None else timedelta(days=days),
+            )
             self.stdout.write(f"deleted {count} outbox rows")
 
     def _replay(self, *, tenant: str | None, since: str | None) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from webhooks.relay import relay_run, relay_stop_on_signals
+from webhooks.outbox.daemon import relay_run, relay_stop_on_signals
 
 
 class Command(BaseCommand):

@@ -9,6 +9,9 @@ per message.
 Every way a broker can go away surfaces as `BrokerUnavailable`: py-amqp and kombu errors,
 but also plain `OSError`s (`ConnectionResetError` when the broker restarts, `socket.timeout`,
 `BrokenPipeError`), which a relay catching only library types would die on.
+
+Longer than our usual module on purpose: the AMQP publisher, its kombu fallback for
+`make run` and the factory choosing between them implement one Protocol and read together.
 """
 
 import contextlib
@@ -22,7 +25,11 @@ import amqp.exceptions
 import kombu
 import kombu.exceptions
 import structlog
+from django.conf import settings
 from kombu.utils.url import parse_url
+
+from genesys_gateway.backoff import backoff_capped
+from webhooks.outbox.exchange import events_exchange_declare
 
 logger = structlog.get_logger(__name__)
 
@@ -116,7 +123,8 @@ class EventPublisher:
         # Per-batch settlement state, filled by the channel callbacks.
         self._tags: dict[int, int] = {}
         self._by_message: dict[tuple[str, str], int] = {}
-        self._acked: set[int] = set()
+        self._settled: set[int] = set()  # delivery tags
+        self._acked: set[int] = set()  # event keys
         self._rejected: dict[int, str] = {}
 
     # --- connection -------------------------------------------------------------------
@@ -149,7 +157,7 @@ class EventPublisher:
         except CONNECTION_ERRORS as exc:
             self.close()
             self._failures += 1
-            delay = min(self.reconnect_max, self.reconnect_base * 2 ** (self._failures - 1))
+            delay = backoff_capped(self._failures, base=self.reconnect_base, cap=self.reconnect_max)
             self._retry_at = time.monotonic() + delay
             logger.warning("relay.broker_unreachable", error=repr(exc), retry_in_s=delay)
             raise BrokerUnavailable(repr(exc)) from exc
@@ -174,9 +182,9 @@ class EventPublisher:
         )
         self._connection = connection
         connection.connect()
-        channel = connection.channel()
-        # The exchange is ours to declare; queues and bindings belong to consumers.
-        channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
+        # The exchange (and its alternate for unroutable events) is ours to declare; other
+        # queues and bindings belong to consumers.
+        channel = events_exchange_declare(connection=connection, exchange=self.exchange)
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)
@@ -244,7 +252,7 @@ class EventPublisher:
         channel = self._channel
         assert channel is not None
         self._tags, self._by_message = {}, {}
-        self._acked, self._rejected = set(), {}
+        self._settled, self._acked, self._rejected = set(), set(), {}
         outcome = BatchOutcome()
         try:
             for event in events:
@@ -288,9 +296,14 @@ class EventPublisher:
                 self._connection.drain_events(timeout=remaining)
 
     def _settled_tags(self, delivery_tag: int, multiple: bool) -> list[int]:
-        if not multiple:
-            return [delivery_tag] if delivery_tag in self._tags else []
-        return [tag for tag in self._tags if tag <= delivery_tag]
+        """The tags an ack or nack settles now: with `multiple`, every one up to
+        `delivery_tag` not settled by an earlier ack or nack, never those again."""
+        if multiple:
+            tags = [t for t in self._tags if t <= delivery_tag and t not in self._settled]
+        else:
+            tags = [delivery_tag] if delivery_tag in self._tags else []
+        self._settled.update(tags)
+        return tags
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         for tag in self._settled_tags(delivery_tag, multiple):
@@ -301,9 +314,7 @@ class EventPublisher:
 
     def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
         for tag in self._settled_tags(delivery_tag, multiple):
-            key = self._tags[tag]
-            self._acked.discard(key)
-            self._rejected.setdefault(key, "nacked by the broker")
+            self._rejected.setdefault(self._tags[tag], "nacked by the broker")
 
     def _on_return(
         self, exc: Exception, exchange: str, routing_key: str, message: amqp.Message
@@ -346,6 +357,7 @@ class KombuPublisher:
                     self.url, transport_options=self.transport_options
                 )
                 self._connection.ensure_connection(max_retries=0)
+                # No alternate exchange: kombu's virtual transports do not implement one.
                 exchange = kombu.Exchange(self.exchange, "topic", durable=True)
                 self._producer = kombu.Producer(
                     self._connection.default_channel, exchange=exchange, auto_declare=True
@@ -389,3 +401,17 @@ def publisher_create(
     if parse_url(url).get("transport") in ("amqp", "amqps", "pyamqp"):
         return EventPublisher(url=url, exchange=exchange, **amqp_options)
     return KombuPublisher(url=url, exchange=exchange, transport_options=transport_options)
+
+
+def outbox_publisher_create() -> Publisher:
+    """A publisher configured from settings (EVENTS_BROKER_URL, EVENTS_EXCHANGE, OUTBOX_*)."""
+    return publisher_create(
+        url=settings.EVENTS_BROKER_URL,
+        exchange=settings.EVENTS_EXCHANGE,
+        # Set by the settings for kombu's filesystem transport (`make run`); absent otherwise.
+        transport_options=settings.EVENTS_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=settings.OUTBOX_RELAY_CONNECT_TIMEOUT_S,
+        confirm_timeout=settings.OUTBOX_RELAY_CONFIRM_TIMEOUT_S,
+        heartbeat=settings.OUTBOX_RELAY_HEARTBEAT_S,
+        reconnect_max=settings.OUTBOX_RELAY_RECONNECT_MAX_S,
+    )
