@@ -37,7 +37,7 @@ class TenantApi(APIView):
         request.tenant = tenant  # type: ignore[attr-defined]  # set for every tenant view
         # Every body is read under the API's limits, also where the view ignores it, so
         # an oversized, malformed or too deeply nested body is a 4xx on every endpoint.
-        # A view without parsers (media uploads) streams its body itself, under its own.
+        # A view that streams its body itself (media uploads) declares no parsers.
         if self.parser_classes:
             request.data  # noqa: B018
 

@@ -10,11 +10,12 @@ from django.db.models import Q
 from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
+from genesys_gateway.event_sink import SinkEvent
 from tenants.models import Tenant
 from webhooks.models import OutboxMessage
 from webhooks.outbox.wakeup import relay_wake
 from webhooks.payloads.cloudevents import cloud_event_build, routing_key
-from webhooks.payloads.types import GenesysEvent
+from webhooks.payloads.types import GenesysEvent, event_create
 
 logger = structlog.get_logger(__name__)
 
@@ -62,6 +63,25 @@ def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | No
     message.pk = row[0]
     message._state.adding = False
     return message
+
+
+def outbox_emit(tenant: Tenant, event: SinkEvent) -> bool:
+    """The event sink other apps write through (genesys_gateway/event_sink.py): store the
+    event, wake the relay once the caller's transaction commits. False for a repeat."""
+    stored = outbox_enqueue(
+        tenant=tenant,
+        event=event_create(
+            event_id=event.event_id,
+            event_type=event.event_type,
+            time=event.time,
+            data=event.data,
+            conversation_id=event.conversation_id,
+            ordering_key=event.ordering_key,
+        ),
+    )
+    if stored is not None:
+        transaction.on_commit(relay_wake)
+    return stored is not None
 
 
 def outbox_replay(
