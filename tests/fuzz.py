@@ -1,9 +1,8 @@
 """How many generated cases the property and fuzz tests run (docs/testing.md).
 
 `make test` runs each with its small default; `make fuzz` sets FUZZ_EXAMPLES to the
-full count. HYPOTHESIS_PROFILE=explore draws fresh random cases instead of the
-deterministic sequence, so a run can find something new (a failure prints how to
-reproduce it).
+full count. HYPOTHESIS_PROFILE=explore draws fresh random cases instead of those of the
+fixed seed, so a run can find something new (a failure prints how to reproduce it).
 """
 
 import os
@@ -25,8 +24,8 @@ def fuzz_examples(default: int) -> int:
 def fuzz_settings(default: int) -> settings:
     """Hypothesis settings for a test running fuzz_examples(default) cases.
 
-    Deterministic unless HYPOTHESIS_PROFILE=explore, so CI passes or fails the same way
-    every run. No example database: nothing is written into the checkout.
+    A fixed seed unless HYPOTHESIS_PROFILE=explore, so what fails once fails again on the
+    next run. No example database: nothing is written into the checkout.
     """
     explore = os.environ.get("HYPOTHESIS_PROFILE") == "explore"
     return settings(
