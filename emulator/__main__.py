@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import mimetypes
 import os
 import signal
 import sys
@@ -35,6 +36,8 @@ CLIENT_COMMANDS = (
     "requests",
     "deliveries",
     "conversations",
+    "conversation",
+    "files",
     "users",
     "config",
 )
@@ -106,6 +109,12 @@ def client_parser() -> argparse.ArgumentParser:
     reply.add_argument("conversation", help="conversation id, or 'latest'")
     reply.add_argument("text", nargs="?", default="")
     reply.add_argument("--image-url", help="attach an image (or any file) by URL")
+    reply.add_argument(
+        "--image",
+        metavar="FILE",
+        help="attach a local file (uploaded to the emulator, which serves it) or the name of"
+        " a file the emulator serves, e.g. its sample photo.png",
+    )
     reply.add_argument("--quick-reply", action="append", dest="quick_replies", help="repeatable")
     reply.add_argument("--bot", action="store_true", help="originatingEntity Bot")
     template = agent.add_parser(
@@ -195,6 +204,11 @@ def client_parser() -> argparse.ArgumentParser:
     )
     deliveries.add_argument("--kind", choices=("open-messaging", "events"))
     commands.add_parser("conversations", help="conversations, newest last", parents=[common])
+    one = commands.add_parser(
+        "conversation", help="one conversation's messages and files", parents=[common]
+    )
+    one.add_argument("conversation", help="conversation id, or 'latest'")
+    commands.add_parser("files", help="files the emulator serves or fetched", parents=[common])
     users = commands.add_parser("users", help="agents and their presence", parents=[common])
     users.add_argument("--presence", help="only agents with this presence, e.g. 'On Queue'")
     config = commands.add_parser("config", help="show or change settings", parents=[common])
@@ -275,6 +289,27 @@ def _request(method: str, url: str, body: dict[str, Any] | None = None) -> int:
     return 0 if response.ok else 1
 
 
+def _upload(base: str, path: str) -> str | None:
+    """Upload a local file to the emulator's file store; its name there, or None."""
+    name = os.path.basename(path)
+    mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    try:
+        with open(path, "rb") as handle:
+            response = requests.post(
+                f"{base}/files",
+                data=handle.read(),
+                headers={"Content-Type": mime, "X-Filename": name},
+                timeout=60,
+            )
+    except requests.RequestException as exc:
+        print(f"emulator not reachable at {base}: {exc}", file=sys.stderr)
+        return None
+    if not response.ok:
+        print(response.text, file=sys.stderr)
+        return None
+    return str(response.json()["name"])
+
+
 def client(argv: list[str]) -> int:
     args = client_parser().parse_args(argv)
     base = args.emulator_url.rstrip("/") + "/emulator"
@@ -291,8 +326,14 @@ def client(argv: list[str]) -> int:
         target = f"{base}/conversations/{args.conversation}/{args.action}"
         body = {"wait": wait}
         if args.action == "reply":
+            image = args.image
+            if image and os.path.isfile(image):
+                image = _upload(base, image)
+                if image is None:
+                    return 2
             body |= {
                 "text": args.text,
+                "image": image,
                 "image_url": args.image_url,
                 "quick_replies": args.quick_replies,
                 "bot": args.bot,
@@ -323,6 +364,10 @@ def client(argv: list[str]) -> int:
         return _request("GET", f"{base}/deliveries" + (f"?kind={args.kind}" if args.kind else ""))
     if args.command == "conversations":
         return _request("GET", f"{base}/conversations")
+    if args.command == "conversation":
+        return _request("GET", f"{base}/conversations/{args.conversation}")
+    if args.command == "files":
+        return _request("GET", f"{base}/files")
     if args.command == "users":
         query = f"?{urlencode({'presence': args.presence})}" if args.presence else ""
         return _request("GET", f"{base}/users{query}")

@@ -11,6 +11,7 @@ from emulator.agent import Agent
 from emulator.conversations import agent_of
 from emulator.errors import ApiError
 from emulator.faults import fault_add
+from emulator.files import file_url
 from emulator.http import Request, Response, Route, route
 from emulator.state import State
 from emulator.webhooks import WebhookSender
@@ -48,6 +49,7 @@ class Control:
             route("POST", "/emulator/config", self.config_set, authenticated=False),
             route("POST", "/emulator/clients", self.client_add, authenticated=False),
             route("GET", "/emulator/conversations", self.conversations, authenticated=False),
+            route("GET", conversation, self.conversation, authenticated=False),
             route("GET", "/emulator/users", self.users, authenticated=False),
             route("POST", f"{conversation}/reply", self.reply, authenticated=False),
             route("POST", f"{conversation}/template", self.template, authenticated=False),
@@ -127,6 +129,40 @@ class Control:
                 for c in self.state.conversations.values()
             ]
         return Response(200, {"entities": summaries, "total": len(summaries)})
+
+    def conversation(self, request: Request) -> Response:
+        """One conversation's messages as an agent sees them: text, attachments and, for
+        a customer's files, what fetching them gave (size, type, sha256 checked)."""
+        conversation_id = self._conversation_id(request)
+        with self.state.lock:
+            found = self.state.conversation_get(conversation_id)
+            messages = [
+                {
+                    "id": message["id"],
+                    "direction": message["direction"],
+                    "time": message["timestamp"],
+                    "status": message["status"],
+                    "text": message["normalized"].get("text"),
+                    "attachments": [
+                        item["attachment"]
+                        for item in message["normalized"].get("content") or []
+                        if isinstance(item.get("attachment"), dict)
+                    ],
+                    "files": message.get("files", []),
+                }
+                for message in found["messages"]
+            ]
+            return Response(
+                200,
+                copy.deepcopy(
+                    {
+                        "id": found["id"],
+                        "state": found["state"],
+                        "customer_id": found["customer"]["id"],
+                        "messages": messages,
+                    }
+                ),
+            )
 
     def users(self, request: Request) -> Response:
         """Agents with their presence and routing status; ?presence=On Queue filters."""
@@ -208,10 +244,15 @@ class Control:
 
     def reply(self, request: Request) -> Response:
         body = self._body(request)
+        image_url = body.get("image_url")
+        if body.get("image"):
+            if image_url:
+                raise ApiError(400, "Give image (a file the emulator serves) or image_url.")
+            image_url = file_url(self.state, str(body["image"]))
         result = self.agent.reply(
             self._conversation_id(request),
             text=str(body.get("text") or ""),
-            image_url=body.get("image_url"),
+            image_url=image_url,
             quick_replies=body.get("quick_replies"),
             bot=bool(body.get("bot")),
         )

@@ -12,6 +12,7 @@ from typing import Any
 from emulator import conversations as conv
 from emulator.agent import Agent
 from emulator.errors import bad_request, not_found
+from emulator.files import attachments_fetch_later
 from emulator.http import Request, Response, Route, route
 from emulator.state import State
 from emulator.validation import EVENT_OVERRIDES, Issue, allowed_values, model_fields
@@ -152,7 +153,7 @@ class OpenMessagingInbound:
                 normalized["content"] = [_content_out(item) for item in body["content"]]
             if body.get("metadata"):
                 normalized["metadata"] = body["metadata"]
-            conv.message_add(
+            message = conv.message_add(
                 conversation,
                 direction="inbound",
                 normalized={**normalized, "direction": "Inbound"},
@@ -160,6 +161,8 @@ class OpenMessagingInbound:
                 provider_message_id=provider_id,
                 status="received",
             )
+            # Genesys downloads the files itself, after answering.
+            attachments_fetch_later(self.state, message)
             answer = {**normalized, "conversationId": conversation["id"]}
             if provider_id:
                 self.state.inbound_seen[key] = answer

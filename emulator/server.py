@@ -20,6 +20,7 @@ from emulator.config import Config
 from emulator.control import Control
 from emulator.errors import ApiError, error_body
 from emulator.faults import fault_take
+from emulator.files import Files
 from emulator.http import Request, Response, Route, resolve
 from emulator.inbound import OpenMessagingInbound
 from emulator.state import State
@@ -44,7 +45,10 @@ class Emulator:
             *OpenMessagingInbound(self.state, self.agent).routes(),
             *GenesysApi(self.state, self.agent).routes(),
         ]
-        self.control_routes = Control(self.state, self.agent, self.sender).routes()
+        self.control_routes = [
+            *Control(self.state, self.agent, self.sender).routes(),
+            *Files(self.state).routes(),
+        ]
         self.httpd: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -67,6 +71,7 @@ class Emulator:
             daemon=True,
         )
         self.thread.start()
+        self.state.public_url = self.url
         return self.url
 
     def stop(self) -> None:

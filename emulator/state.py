@@ -20,6 +20,7 @@ from emulator import directory
 from emulator.clock import now_iso
 from emulator.config import Config
 from emulator.errors import ApiError, not_found
+from emulator.filestore import files_initial
 
 # The request and delivery logs keep this many newest entries, so a long demo stays small.
 LOG_LIMIT = 10_000
@@ -31,6 +32,8 @@ class State:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.lock = threading.RLock()
+        # Where the emulator is reached (its own file links); set again once it listens.
+        self.public_url = f"http://{config.host}:{config.port}"
         self.reset()
 
     def reset(self) -> None:
@@ -64,6 +67,8 @@ class State:
             self.deliveries: list[dict[str, Any]] = []
             self.faults: list[dict[str, Any]] = []
             self.next_agent = 0
+            # name -> file record (emulator.filestore); the bytes live in memory only.
+            self.files: dict[str, dict[str, Any]] = files_initial()
 
     # ----- OAuth -----------------------------------------------------------------------
 

@@ -30,6 +30,14 @@ class IntegrationInvalid(ProblemError):
     title = "Invalid integration"
 
 
+class AttachmentInvalid(ProblemError):
+    """An attachment that contradicts its uploaded file (type); `errors` names the field."""
+
+    status = 400
+    slug = "invalid-attachment"
+    title = "Invalid attachment"
+
+
 class DeliveryInProgress(ProblemError):
     """A request with the same idempotency key is still talking to Genesys."""
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from rest_framework import serializers
 
+from outbound.services.attachments import attachment_mime_problem
 from outbound.services.times import genesys_time
 
 # WhatsApp caps a text message body at 4096 characters; Genesys would reject more anyway.
@@ -23,8 +24,6 @@ METADATA_MAX_ENTRIES = 50
 METADATA_VALUE_MAX_LENGTH = 1024
 
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
-# Media types whose MIME family is obvious; `File` may carry any type (PDF, image scan...).
-_MIME_FAMILY = {"Image": "image/", "Video": "video/", "Audio": "audio/"}
 
 
 class StrictSerializer(serializers.Serializer):
@@ -93,10 +92,28 @@ class CustomerIdSerializer(StrictSerializer):
 
 
 class AttachmentSerializer(StrictSerializer):
-    url = serializers.URLField(max_length=URL_MAX_LENGTH)
+    """A file by `url` (fetched by Genesys as is) or by `media_id` (an upload to POST media,
+    sent with a signed gateway URL, its sha256, type and name); exactly one of the two."""
+
+    url = serializers.URLField(
+        max_length=URL_MAX_LENGTH,
+        required=False,
+        help_text="A public http(s) URL Genesys can fetch without credentials.",
+    )
+    media_id = serializers.UUIDField(
+        required=False, help_text="The `media_id` of a file uploaded with POST media."
+    )
     media_type = CaseInsensitiveChoiceField(choices=["Image", "Video", "Audio", "File"])
-    mime = serializers.CharField(max_length=255)
-    filename = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
+    mime = serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text="Required with `url`; with `media_id` the upload's type, which it must equal.",
+    )
+    filename = serializers.CharField(
+        max_length=NAME_MAX_LENGTH,
+        required=False,
+        help_text="With `media_id`, default the upload's X-Filename.",
+    )
 
     class Meta:
         ref_name = "Attachment"
@@ -114,11 +131,14 @@ class AttachmentSerializer(StrictSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        family = _MIME_FAMILY.get(attrs["media_type"])
-        if family and not attrs["mime"].startswith(family):
-            raise serializers.ValidationError(
-                {"mime": [f"{attrs['media_type']} needs a {family}* MIME type."]}
-            )
+        if ("url" in attrs) == ("media_id" in attrs):
+            raise serializers.ValidationError({"url": ["Give exactly one of url and media_id."]})
+        if "url" in attrs and "mime" not in attrs:
+            raise serializers.ValidationError({"mime": ["Required with url."]})
+        if "mime" in attrs:
+            problem = attachment_mime_problem(media_type=attrs["media_type"], mime=attrs["mime"])
+            if problem:
+                raise serializers.ValidationError({"mime": [problem]})
         return attrs
 
 

@@ -245,7 +245,10 @@ OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=100)
 OUTBOX_RELAY_WINDOW_FACTOR = env.int("OUTBOX_RELAY_WINDOW_FACTOR", default=4)
 # Broker rejections/returns a row may suffer before it is dead-lettered.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
-# Back-off after a rejection: base * 2^(attempts-1), capped.
+# Tries to copy a message.outbound event's attachments into media storage before it is
+# published anyway, with gateway_url null (webhooks/outbox/attachments.py).
+OUTBOX_COPY_MAX_ATTEMPTS = env.int("OUTBOX_COPY_MAX_ATTEMPTS", default=5)
+# Back-off after a rejection (or a failed copy): base * 2^(attempts-1), capped.
 OUTBOX_RETRY_BASE_S = env.float("OUTBOX_RETRY_BASE_S", default=5.0)
 OUTBOX_RETRY_MAX_S = env.float("OUTBOX_RETRY_MAX_S", default=600.0)
 # Published and ignored rows older than this are deleted by the retention task.

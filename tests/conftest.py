@@ -16,7 +16,8 @@ from tenants import services
 from tenants.models import Integration, Tenant
 from tests.openapi import is_api_path, response_check
 
-# A copy of the team's shared/genesys/examples, so the suite runs from any checkout.
+# Genesys Cloud payloads as Genesys sends and answers them (webhooks, notifications, API
+# answers, errors), kept with the tests so every example the suite relies on is in the repo.
 GENESYS_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "genesys"
 
 DEFAULT_SECRET = "client-secret-value-1234"
@@ -24,7 +25,7 @@ WEBHOOK_SECRET = "wa-bridge-test-secret-0123456789"
 
 
 def genesys_example(name: str) -> dict[str, Any]:
-    """An example payload from shared/genesys/examples, without its _comment."""
+    """An example payload from tests/fixtures/genesys/, without its _comment."""
     data: dict[str, Any] = json.loads((GENESYS_EXAMPLES / name).read_text())
     data.pop("_comment", None)
     return data

@@ -38,6 +38,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "cloud_event",
         "status",
         "attempts",
+        "copy_attempts",
         "next_attempt_at",
         "last_error",
         "created_at",

@@ -33,6 +33,10 @@ class OutboxMessage(models.Model):
     )
     # Counts only broker rejections/returns; an unreachable broker spends nothing.
     attempts = models.PositiveIntegerField(default=0)
+    # Failed tries to copy an agent's attachments (webhooks/outbox/attachments.py); apart
+    # from `attempts`, the broker's budget. A database default too, so rows written by
+    # code from before the column (a rolling deploy, raw SQL) still insert.
+    copy_attempts = models.PositiveIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

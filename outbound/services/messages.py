@@ -126,8 +126,9 @@ def message_body(
                 "url": attachment["url"],
                 "mime": attachment["mime"],
             }
-            if attachment.get("filename"):
-                item["filename"] = attachment["filename"]
+            for key in ("filename", "sha256"):
+                if attachment.get(key):
+                    item[key] = attachment[key]
             content.append({"attachment": item})
         body["content"] = content
     if metadata:

@@ -20,6 +20,7 @@ from outbound.serializers import (
     JsonNamedSerializer,
     StrictSerializer,
 )
+from outbound.services.attachments import attachments_resolve
 from outbound.services.messages import (
     RECEIPT_STATUSES,
     REPLY_TYPES,
@@ -145,6 +146,11 @@ class MessageCreateApi(TenantApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if fields.get("attachments"):
+            # Before anything is stored or sent: a bad media_id is a 400, nothing reaches Genesys.
+            fields["attachments"] = attachments_resolve(
+                tenant=self.tenant, attachments=fields["attachments"]
+            )
         result, created = message_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
         return Response(self.OutputSerializer(result).data, status=201 if created else 200)
 

@@ -56,12 +56,14 @@ class Gateway:
     api_key: str
     session: requests.Session
 
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
         """Call the API; the answer must be one the served OpenAPI schema declares."""
         response = self.session.request(
             method,
             f"{self.url}/api/v1/tenants/{self.slug}/{path}",
-            headers={"Authorization": f"Bearer {self.api_key}"},
+            headers={"Authorization": f"Bearer {self.api_key}", **(headers or {})},
             timeout=30,
             **kwargs,
         )

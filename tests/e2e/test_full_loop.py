@@ -1,12 +1,13 @@
 """End to end: WhatsApp platform -> gateway -> Genesys (emulator) -> gateway webhooks ->
 outbox -> relay -> RabbitMQ, and back, over real HTTP on PostgreSQL and RabbitMQ.
 
-Issue 7, "Must show": customer message in -> agent reply -> CloudEvent on a real queue, and
-the receipt back to the emulator; every request the emulator received is valid for the SDK
+What it shows: customer message in -> agent reply -> CloudEvent on a real queue, and the
+receipt back to the emulator; every request the emulator received is valid for the SDK
 models.
 
-The numbered comments follow the steps of the brief; the read-back and attribute steps (6)
-run before the disconnect (5) because Genesys ends the conversation there. The emulator's
+The numbered comments are the steps of the loop: 1 verify, 2 customer message, 3 agent
+reply, 4 receipt, 5 typing and disconnect, 6 read-back and attributes, 7 SDK validity;
+6 runs before 5 because Genesys ends the conversation at the disconnect. The emulator's
 request log also holds this test's own inspection GETs (no body, so `valid` is None).
 """
 
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def assert_cloud_event(
     message: Any, event: dict[str, Any], *, slug: str, event_type: str, subject: str
 ) -> None:
-    """CONTRACT section 4: routing key, AMQP properties and CloudEvents attributes."""
+    """docs/events.md, "The envelope": routing key, AMQP properties and CloudEvents attributes."""
     assert message.delivery_info["routing_key"] == f"{event_type}.{slug}"
     assert message.delivery_info["exchange"] == settings.EVENTS_EXCHANGE
     assert message.properties["message_id"] == event["id"]

@@ -1,4 +1,4 @@
-"""Genesys failures become the problem responses CONTRACT section 2 lists."""
+"""Genesys failures become the problem responses docs/api.md lists ("Errors")."""
 
 import logging
 from typing import Any

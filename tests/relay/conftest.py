@@ -47,7 +47,7 @@ def broker_connect() -> amqp.Connection:
 
 
 def cloud_event(*, tenant: str, event_type: str, subject: str, seq: int) -> dict[str, Any]:
-    """A CloudEvents 1.0 document shaped as CONTRACT section 4 describes."""
+    """A CloudEvents 1.0 document shaped as docs/events.md ("The envelope") describes."""
     return {
         "specversion": "1.0",
         "id": str(uuid.uuid4()),

@@ -10,8 +10,8 @@ Every way a broker can go away surfaces as `BrokerUnavailable`: py-amqp and komb
 but also plain `OSError`s (`ConnectionResetError` when the broker restarts, `socket.timeout`,
 `BrokenPipeError`), which a relay catching only library types would die on.
 
-Longer than our usual module on purpose: the AMQP publisher, its kombu fallback for
-`make run` and the factory choosing between them implement one Protocol and read together.
+Size: over 400 lines on purpose: the AMQP publisher, its kombu fallback for `make run`
+and the factory choosing between them implement one Protocol and read together.
 """
 
 import contextlib

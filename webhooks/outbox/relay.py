@@ -35,6 +35,7 @@ from django.utils import timezone
 from genesys_gateway.backoff import backoff_capped
 from webhooks.models import OutboxMessage
 from webhooks.outbox import metrics
+from webhooks.outbox.attachments import outbox_attachments_prepare
 from webhooks.outbox.claim import outbox_claim
 from webhooks.outbox.publisher import Publisher
 
@@ -94,6 +95,12 @@ def _hold_back_key(*, row: OutboxMessage) -> None:
     ).update(next_attempt_at=row.next_attempt_at)
 
 
+def _copy_retry_later(row: OutboxMessage) -> None:
+    """An attachment copy to try again: back off like a rejection, and hold the key."""
+    row.next_attempt_at = timezone.now() + outbox_retry_delay(attempts=row.copy_attempts)
+    _hold_back_key(row=row)
+
+
 def relay_publish_batch(*, publisher: Publisher, batch_size: int | None = None) -> BatchResult:
     """Claim up to one batch of due rows (a few keys, in id order), publish, record outcomes.
 
@@ -105,6 +112,12 @@ def relay_publish_batch(*, publisher: Publisher, batch_size: int | None = None) 
         claimed = outbox_claim(limit=limit)
         if not claimed:
             return BatchResult(claimed=0, published=0, failed=0)
+        # Agents' files are copied while the keys are held; a copy to retry holds its key
+        # back (counted as claimed, so a drain goes on with the other keys).
+        held = len(claimed)
+        claimed = outbox_attachments_prepare(rows=claimed, defer=_copy_retry_later)
+        if not claimed:
+            return BatchResult(claimed=held, published=0, failed=0)
         # Connect only now: an idle relay never touches the broker.
         outcome = publisher.publish_batch([row.event for row in claimed])
         now = timezone.now()
