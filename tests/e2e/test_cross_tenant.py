@@ -277,7 +277,19 @@ def test_tenant_a_never_reads_or_changes_tenant_b(sides: tuple[Side, Side]) -> N
     assert organization.status_code == 200
     assert organization.json()["id"] == a.org_id
 
-    # Media ids: only B's own key resolves B's media; A's uploads are A's.
+    # Media ids: B's upload as an attachment of A's message is unavailable, like an
+    # unknown one, and nothing reaches Genesys; only B resolves B's media; A's uploads are A's.
+    attached = a.call(
+        "POST",
+        "messages",
+        message_id="wamid.a-4",
+        **{"from": {"id": CUSTOMER_A}},
+        attachments=[{"media_id": ids["media_id"], "media_type": "Image"}],
+    )
+    problem = _problem(attached, 400)
+    assert problem["type"].endswith("/media-unavailable")
+    assert list(problem["errors"]) == ["attachments"]
+    assert not InboundMessage.objects.filter(tenant=a.tenant, message_id="wamid.a-4").exists()
     with pytest.raises(MediaUnavailableError):
         media_resolve(tenant=a.tenant, media_id=ids["media_id"])
     assert media_resolve(tenant=b.tenant, media_id=ids["media_id"]).tenant_id == b.tenant.pk
