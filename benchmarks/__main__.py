@@ -1,8 +1,8 @@
 """Run the benchmarks and print a summary of their ratios.
 
-    python -m benchmarks                 # all: relay, webhooks, outbound, media
-    python -m benchmarks webhooks        # one (or several) by name
-    python -m benchmarks.webhooks --help # one with its own options
+    python -m benchmarks                 # all: relay, ingest, outbound, media
+    python -m benchmarks ingest          # one (or several) by name
+    python -m benchmarks.ingest --help   # one with its own options
 
 Every figure is a ratio to a baseline measured in the same run (docs/benchmarks.md).
 """
@@ -14,11 +14,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import media, outbound, relay, webhooks
+from benchmarks import ingest, media, outbound, relay
 
 BENCHMARKS: dict[str, Callable[[list[str]], dict[str, float]]] = {
     "relay": relay.main,
-    "webhooks": webhooks.main,
+    "ingest": ingest.main,
     "outbound": outbound.main,
     "media": media.main,
 }

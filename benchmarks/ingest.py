@@ -18,19 +18,72 @@ Then the latency goal: the gateway's accept path paced at half the bare view's p
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import harness
-from benchmarks.webhooks import PATH, _setup, _template
 from benchmarks.wrk import WrkResult, bodies_write, wrk_run
 from webhooks.signatures import signature_compute
 
+PATH = "/webhooks/genesys/open-messaging"
 BARE_PORT = 28200 + harness.PORT_OFFSET
+BARE_CONFIG = Path(__file__).resolve().parent / "bare" / "gunicorn.conf.py"
 WRK_THREADS = 2
 MAX_RATE = 4_000  # bodies per second of run time written for each phase: more than served
+
+
+def _template(integration_id: str) -> str:
+    """An agent message as Genesys sends it (tests/fixtures/genesys/outbound-agent-text.json)
+    with `@ID@` where the message id goes and `@TO@` for the customer, dated now: the
+    gateway refuses events older than the outbox retention."""
+    payload = {
+        "id": "@ID@",
+        "channel": {
+            "id": integration_id,
+            "platform": "Open",
+            "type": "Private",
+            "to": {"id": "@TO@", "idType": "Phone"},
+            "from": {
+                "nickname": "WhatsApp Bridge (benchmark)",
+                "id": integration_id,
+                "idType": "Opaque",
+            },
+            "time": datetime.now(tz=UTC).isoformat(timespec="milliseconds"),
+            "messageId": "@ID@",
+        },
+        "type": "Text",
+        "text": "Hello Maria, I'm Alex. Let me look up order #4821 for you.",
+        "originatingEntity": "Human",
+        "direction": "Outbound",
+    }
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def _setup(env: dict[str, str], *, slug: str, integration_id: str, secret: str) -> None:
+    harness.manage(env, "migrate", "--no-input", "-v", "0")
+    harness.manage(
+        env,
+        "tenant",
+        "create",
+        slug,
+        "--name",
+        "Benchmark",
+        "--region",
+        "custom",
+        "--api-base-url",
+        "http://127.0.0.1:9",
+        "--login-base-url",
+        "http://127.0.0.1:9",
+        "--client-id",
+        "benchmark",
+        "--client-secret",
+        "benchmark-client-secret-0123456789",
+    )
+    harness.manage(env, "tenant", "add-integration", slug, integration_id, "--secret", secret)
 
 
 def _gateway_bodies(
@@ -74,7 +127,8 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
     secret = f"ingest-webhook-secret-{run_id}"
     per_thread = int(MAX_RATE * seconds / WRK_THREADS)
     with harness.workdir("ingest") as workdir:
-        env = harness.gateway_env(workdir)
+        # The production webhooks service (docs/operations.md): 2 workers x 4 threads.
+        env = harness.gateway_env(workdir, GATEWAY_POOL="webhooks")
         _setup(env, slug=slug, integration_id=integration_id, secret=secret)
         bare_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{BARE_PORT}"}
         bare_env.pop("PROMETHEUS_MULTIPROC_DIR")
@@ -84,7 +138,7 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
             harness.gunicorn(env, workdir) as gateway_url,
             harness.process(
                 "bare gunicorn",
-                [gunicorn, "benchmarks.bare.wsgi"],
+                [gunicorn, "-c", str(BARE_CONFIG), "benchmarks.bare.wsgi"],
                 env=bare_env,
                 log=workdir / "bare.log",
                 ready_url=f"{bare_url}/healthz",

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 
 import structlog
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from genesys_gateway.problems import problem_response
@@ -28,8 +29,9 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
+        # One line per request: a view may name it (the webhooks do) and bind its fields.
         logger.info(
-            "request",
+            getattr(request, "log_event", "request"),
             method=request.method,
             path=request.path,
             status=response.status_code,
@@ -58,4 +60,35 @@ class ContentLengthGuardMiddleware:
                 detail="Content-Length must be a non-negative integer.",
                 slug="malformed-request",
             )
+        return self.get_response(request)
+
+
+# Paths every pool serves: probes and metrics of the process itself.
+_ANY_POOL = ("/healthz", "/readyz", "/metrics")
+
+
+class PoolRoutingMiddleware:
+    """Keep each gunicorn service to its own traffic (GATEWAY_POOL, docs/operations.md).
+
+    Webhooks and the API run in separate worker pools so a slow Genesys, which holds API
+    threads, never holds a webhook. A request sent to the wrong service is refused with
+    421 rather than served, so a misconfigured caller shows up at once instead of
+    quietly sharing the other pool's threads.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.pool = settings.GATEWAY_POOL
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.pool != "all" and not request.path.startswith(_ANY_POOL):
+            is_webhook = request.path.startswith("/webhooks/")
+            if is_webhook != (self.pool == "webhooks"):
+                return problem_response(
+                    status=421,
+                    title="Wrong service",
+                    detail=f"This is the gateway's {self.pool} service; "
+                    f"{request.path} is served by the other one.",
+                    slug="wrong-service",
+                )
         return self.get_response(request)

@@ -28,6 +28,9 @@ PYTHON = sys.executable
 
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
 GATEWAY_URL = f"http://127.0.0.1:{GATEWAY_PORT}"
+# Webhooks have their own gunicorn, so a slow Genesys never holds them (docs/operations.md).
+WEBHOOKS_PORT = int(os.environ.get("WEBHOOKS_PORT", "8001"))
+WEBHOOKS_URL = f"http://127.0.0.1:{WEBHOOKS_PORT}"
 EMULATOR_PORT = int(os.environ.get("EMULATOR_PORT", "8100"))
 EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
 DEMO_INTEGRATION_ID = "6f1c2a9e-3b7d-4c1e-9a52-0d8e4b7f1a23"
@@ -222,10 +225,10 @@ def main() -> int:
     for folder in ("data", "control"):
         (Path(settings["BROKER_FILESYSTEM_DIR"]) / folder).mkdir(parents=True, exist_ok=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    env["GUNICORN_BIND"] = f"127.0.0.1:{GATEWAY_PORT}"
     # Signed media links point at this gateway (files under run/media).
     env.setdefault("MEDIA_PUBLIC_BASE_URL", GATEWAY_URL)
     prepare(env, settings["ADMIN_PASSWORD"])
+    gunicorn = [str(Path(PYTHON).parent / "gunicorn"), "genesys_gateway.wsgi"]
 
     supervisor = Supervisor()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -239,7 +242,7 @@ def main() -> int:
                 "--port",
                 str(EMULATOR_PORT),
                 "--gateway-url",
-                GATEWAY_URL,
+                WEBHOOKS_URL,
                 # Genesys keeps its conversations; so does the emulator, across runs.
                 "--state-file",
                 str(RUN_DIR / "emulator-state.json"),
@@ -250,15 +253,22 @@ def main() -> int:
         api_key = ensure_demo_tenant(env)
         supervisor.start(
             "web",
-            [str(Path(PYTHON).parent / "gunicorn"), "genesys_gateway.wsgi"],
-            env,
+            gunicorn,
+            {**env, "GATEWAY_POOL": "api", "GUNICORN_BIND": f"127.0.0.1:{GATEWAY_PORT}"},
+        )
+        supervisor.start(
+            "webhooks",
+            gunicorn,
+            {**env, "GATEWAY_POOL": "webhooks", "GUNICORN_BIND": f"127.0.0.1:{WEBHOOKS_PORT}"},
         )
         supervisor.start("relay", [PYTHON, "manage.py", "relay"], env)
         supervisor.start("events", [PYTHON, "manage.py", "events_tail"], env)
         wait_for(f"{GATEWAY_URL}/healthz")
+        wait_for(f"{WEBHOOKS_URL}/healthz")
         print(
             BANNER.format(
                 url=GATEWAY_URL,
+                webhooks=WEBHOOKS_URL,
                 emulator=EMULATOR_URL,
                 password=settings["ADMIN_PASSWORD"],
                 api_key=api_key,
@@ -280,6 +290,7 @@ BANNER = """
 Genesys Gateway is running, wired to an emulated Genesys Cloud.
   gateway    {url}/   admin {url}/admin/ (user admin, password {password})
   API docs   {url}/api/v1/docs/      health {url}/healthz {url}/readyz {url}/metrics
+  webhooks   {webhooks}/webhooks/genesys/open-messaging and .../events (Genesys calls these)
   emulator   {emulator}/emulator/requests   (agent actions: python -m emulator agent --help)
   tenant     demo, API key {api_key}
 Try it (README "Walk-through"):

@@ -56,8 +56,15 @@ INSTALLED_APPS = [
     "webhooks",
 ]
 
+# Which traffic this process serves (docs/operations.md): "webhooks" (Genesys' webhooks),
+# "api" (the WABA API, admin, docs) or "all" (one service for everything, as in tests).
+GATEWAY_POOL = env.str("GATEWAY_POOL", default="all")
+if GATEWAY_POOL not in ("all", "api", "webhooks"):
+    raise ImproperlyConfigured(f"GATEWAY_POOL must be all, api or webhooks, not {GATEWAY_POOL!r}")
+
 MIDDLEWARE = [
     "genesys_gateway.middleware.ContentLengthGuardMiddleware",
+    "genesys_gateway.middleware.PoolRoutingMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "genesys_gateway.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -71,6 +78,24 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+if GATEWAY_POOL == "webhooks":
+    # The webhooks service serves no pages, forms or static files (PoolRoutingMiddleware
+    # refuses them), so the browser-only middleware would only cost every webhook time.
+    MIDDLEWARE = [
+        name
+        for name in MIDDLEWARE
+        if name.rsplit(".", 1)[-1]
+        not in {
+            "WhiteNoiseMiddleware",
+            "SessionMiddleware",
+            "CsrfViewMiddleware",
+            "AuthenticationMiddleware",
+            "MessageMiddleware",
+            "XFrameOptionsMiddleware",
+        }
+    ]
+    # The admin's checks ask for those; this service never routes to the admin.
+    SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 ROOT_URLCONF = "genesys_gateway.urls"
 WSGI_APPLICATION = "genesys_gateway.wsgi.application"
@@ -99,6 +124,8 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend with a health check that needs no round trip per request.
+    DATABASES["default"]["ENGINE"] = "genesys_gateway.postgresql"
     # Fail fast when the server is gone, so webhooks answer 503 instead of hanging.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DB_CONNECT_TIMEOUT_S", default=3
@@ -152,6 +179,11 @@ SPECTACULAR_SETTINGS = {
 }
 # An API key's last_used_at is written at most this often, not on every request.
 API_KEY_LAST_USED_RESOLUTION_S = env.int("API_KEY_LAST_USED_RESOLUTION_S", default=60)
+
+# How long a process trusts its in-memory copy of an integration and its secrets
+# (tenants/cache.py): the longest another process's change (a removed integration, a
+# deactivated tenant) takes to reach webhooks here. A rotated secret works at once.
+INTEGRATION_CACHE_TTL_S = env.float("INTEGRATION_CACHE_TTL_S", default=10.0)
 
 # --- Genesys Cloud -------------------------------------------------------------------
 GENESYS_TIMEOUT_S = env.float("GENESYS_TIMEOUT_S", default=10.0)
@@ -271,8 +303,9 @@ OUTBOX_RELAY_RECONNECT_MAX_S = env.float("OUTBOX_RELAY_RECONNECT_MAX_S", default
 OUTBOX_RELAY_POLL_S = env.float("OUTBOX_RELAY_POLL_S", default=1.0)
 # A Celery drain pass returns after this long, so it does not hold a worker forever.
 OUTBOX_RELAY_PASS_MAX_S = env.float("OUTBOX_RELAY_PASS_MAX_S", default=60.0)
-# relay_wake (called on every outbox commit): connect timeout, and how long wake-ups are
-# skipped after one failed, so a broker outage never slows webhooks down.
+# Wake-ups of the Celery relay (webhooks/outbox/wakeup.py): each commit only raises a flag
+# for a per-process thread, which sends the task with this connect/read/write timeout and,
+# after a failure, skips sends for OUTBOX_WAKE_BREAKER_S. Webhooks never wait on it.
 # Set false where no Celery worker runs (`manage.py relay` alone, e.g. make run): the
 # wake-ups would only pile up in the broker; the relay's polling finds the rows.
 OUTBOX_WAKE_CELERY = env.bool("OUTBOX_WAKE_CELERY", default=True)
@@ -325,6 +358,10 @@ GENESYS_BACKOFF_MAX_S = env.float("GENESYS_BACKOFF_MAX_S", default=8.0)
 # Retry-After given to the WABA platform on a 503 when Genesys gave none, and on a 409
 # while an identical request is still talking to Genesys.
 GENESYS_DEFAULT_RETRY_AFTER_S = env.int("GENESYS_DEFAULT_RETRY_AFTER_S", default=5)
+# Genesys calls in flight per process (each thread holds one for its whole call, retries
+# and waits included). Beyond it the API answers 503 with Retry-After at once, rather than
+# letting a slow Genesys hold every thread; keep it below the API service's thread count.
+GENESYS_MAX_CONCURRENT_CALLS = env.int("GENESYS_MAX_CONCURRENT_CALLS", default=12)
 # Pooled connections per Genesys host and process.
 GENESYS_POOL_MAXSIZE = env.int("GENESYS_POOL_MAXSIZE", default=20)
 # A cached token is replaced this long before Genesys says it expires.

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class TenantsConfig(AppConfig):
@@ -7,6 +8,7 @@ class TenantsConfig(AppConfig):
 
     def ready(self) -> None:
         from tenants import crypto
+        from tenants.cache import integration_cache_clear_on_change
         from tenants.models import Integration, Tenant
 
         crypto.encrypted_fields_register(
@@ -15,3 +17,12 @@ class TenantsConfig(AppConfig):
         crypto.encrypted_fields_register(
             model=Integration, fields=["secret_encrypted", "previous_secret_encrypted"]
         )
+        # Signals rather than calls in the services: admin deletes and cascades change
+        # integrations too, and a stale secret or tenant flag must never outlive them.
+        for model in (Integration, Tenant):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    integration_cache_clear_on_change,
+                    sender=model,
+                    dispatch_uid=f"cache-{model.__name__}",
+                )

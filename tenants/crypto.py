@@ -30,10 +30,12 @@ def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
         raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds an invalid key: {exc}") from None
 
 
+def _keys() -> tuple[str, ...]:
+    return tuple(key.strip() for key in settings.FIELD_ENCRYPTION_KEYS if key.strip())
+
+
 def _fernet() -> MultiFernet:
-    return _multi_fernet(
-        tuple(key.strip() for key in settings.FIELD_ENCRYPTION_KEYS if key.strip())
-    )
+    return _multi_fernet(_keys())
 
 
 def encrypt(plaintext: str) -> str:
@@ -41,8 +43,15 @@ def encrypt(plaintext: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    return _decrypt(_keys(), token)
+
+
+# A token always decrypts to the same secret, so remembering the answer needs no
+# invalidation; webhooks decrypt the same few secrets on every request.
+@lru_cache(maxsize=1024)
+def _decrypt(keys: tuple[str, ...], token: str) -> str:
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return _multi_fernet(keys).decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable("no configured key decrypts this secret") from None
 

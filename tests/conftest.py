@@ -13,6 +13,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tenants import services
+from tenants.cache import integration_cache_clear
 from tenants.models import Integration, Tenant
 from tests.openapi import is_api_path, response_check
 
@@ -22,6 +23,14 @@ GENESYS_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "genesys"
 
 DEFAULT_SECRET = "client-secret-value-1234"
 WEBHOOK_SECRET = "wa-bridge-test-secret-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _integration_cache_empty() -> Iterator[None]:
+    """Each test starts without integrations cached by an earlier, rolled-back one."""
+    integration_cache_clear()
+    yield
+    integration_cache_clear()
 
 
 def genesys_example(name: str) -> dict[str, Any]:

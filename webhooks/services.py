@@ -5,6 +5,7 @@ webhook is one short transaction holding the outbox row(s) and any conversation 
 change; the relay is woken on commit and publishes from the table, never from here.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,11 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from genesys_gateway.problems import ProblemError
+from tenants.cache import integration_auth_get
 from tenants.models import Conversation, Integration, Tenant
 from tenants.selectors import (
     conversation_get,
     conversation_latest_for_customer,
-    integration_get_first,
     tenant_get_by_organization,
 )
 from tenants.services import conversation_event_record, conversation_record
@@ -102,8 +103,13 @@ def _store(
     conversation: Conversation | None = None,
     new_conversation: NewConversation | None = None,
 ) -> WebhookReceipt:
-    """One transaction: learn the conversation, insert the events, update its state."""
-    with transaction.atomic():
+    """One transaction: learn the conversation, insert the events, update its state.
+
+    A lone event with no conversation to change is one INSERT, atomic by itself: run in
+    autocommit it spares the BEGIN and COMMIT round trips.
+    """
+    alone = len(genesys_events) == 1 and conversation is None and new_conversation is None
+    with contextlib.nullcontext() if alone else transaction.atomic():
         if new_conversation is not None:
             conversation = conversation_record(
                 tenant=tenant,
@@ -181,15 +187,10 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
         candidates = open_messaging_integration_candidates(payload)
     except PayloadError as exc:
         raise WebhookMalformed(str(exc)) from None
-    integration = integration_get_first(integration_ids=candidates)
-    if integration is None:
-        raise WebhookTargetNotFound("No integration with this id is configured.")
-    tenant = integration.tenant
-    structlog.contextvars.bind_contextvars(
-        tenant=tenant.slug, integration_id=integration.integration_id
+    integration = _integration_authenticate(
+        integration_ids=candidates, body=body, signature=signature
     )
-    if not signature_matches(body=body, header=signature, secrets=integration.webhook_secrets()):
-        raise WebhookUnauthorized("The signature does not match the integration's secret.")
+    tenant = integration.tenant
 
     assert isinstance(payload, dict)  # checked by open_messaging_integration_candidates
     conversation, new_conversation = _open_messaging_conversation(payload, integration=integration)
@@ -212,6 +213,30 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
         conversation=conversation,
         new_conversation=new_conversation,
     )
+
+
+def _integration_authenticate(
+    *, integration_ids: list[str], body: bytes, signature: str
+) -> Integration:
+    """The integration whose secret signed the body, from the in-process cache.
+
+    A mismatch reads the database once more before refusing: the secret may have been
+    rotated by another process since this one cached it.
+    """
+    auth = integration_auth_get(integration_ids=integration_ids)
+    if auth is not None and not signature_matches(
+        body=body, header=signature, secrets=auth.secrets
+    ):
+        auth = integration_auth_get(integration_ids=integration_ids, refresh=True)
+    if auth is None:
+        raise WebhookTargetNotFound("No integration with this id is configured.")
+    integration = auth.integration
+    structlog.contextvars.bind_contextvars(
+        tenant=integration.tenant.slug, integration_id=integration.integration_id
+    )
+    if not signature_matches(body=body, header=signature, secrets=auth.secrets):
+        raise WebhookUnauthorized("The signature does not match the integration's secret.")
+    return integration
 
 
 def _open_messaging_conversation(
@@ -306,7 +331,8 @@ def _notification_tenant(notification: Notification) -> tuple[Tenant | None, Int
     tenant = None
     if notification.organization_id:
         tenant = tenant_get_by_organization(organization_id=notification.organization_id)
-    integration = integration_get_first(integration_ids=notification_integration_ids(notification))
+    auth = integration_auth_get(integration_ids=notification_integration_ids(notification))
+    integration = auth.integration if auth is not None else None
     if integration is not None and tenant is not None and integration.tenant_id != tenant.pk:
         integration = None
     if tenant is None and integration is not None:

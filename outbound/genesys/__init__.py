@@ -3,6 +3,7 @@
 - `client`: GenesysClient, one method per Genesys endpoint.
 - `transport`: the pooled session, one attempt, and the retry policy around it.
 - `tokens`: the client-credentials grant and the shared token cache.
+- `concurrency`: the cap on calls in flight per process (GenesysBusyError when full).
 - `ratelimit`: the per-tenant token bucket that keeps us under Genesys' limit.
 - `exceptions`: what went wrong, as Genesys facts; outbound/errors.py maps them to problems.
 - `answers`: reading fields inside an answer, where a wrong shape is a GenesysBadAnswerError.
@@ -11,6 +12,7 @@ The names most callers need are re-exported here.
 """
 
 from outbound.genesys.client import GenesysClient
+from outbound.genesys.concurrency import GenesysBusyError
 from outbound.genesys.exceptions import (
     GenesysAuthError,
     GenesysBadAnswerError,
@@ -39,6 +41,7 @@ __all__ = [
     "GenesysAuthError",
     "GenesysBadAnswerError",
     "GenesysBadRequestError",
+    "GenesysBusyError",
     "GenesysClient",
     "GenesysError",
     "GenesysNotFoundError",

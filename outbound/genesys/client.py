@@ -15,6 +15,7 @@ from urllib.parse import quote
 import requests
 import structlog
 
+from outbound.genesys.concurrency import genesys_call_slot
 from outbound.genesys.exceptions import GenesysAuthError, GenesysBadAnswerError, error_from_response
 from outbound.genesys.tokens import StaticToken, TokenSource
 from outbound.genesys.transport import Call, Clock, RateLimiter, RetryPolicy, send
@@ -68,7 +69,8 @@ class GenesysClient:
             safe=safe,
             options={"params": params, "json": json},
         )
-        response = self._send_authorized(call)
+        with genesys_call_slot():
+            response = self._send_authorized(call)
         self.last_context_id = response.headers.get("ININ-Correlation-Id", "")
         if not response.ok:
             error = error_from_response(response)

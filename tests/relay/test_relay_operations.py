@@ -17,11 +17,11 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry
 
 from tenants.models import Tenant
-from tests.relay.conftest import outbox_write, wait_for
+from tests.relay.conftest import broker_connect, outbox_write, wait_for
 from webhooks.models import OutboxMessage
 from webhooks.outbox.metrics import OutboxCollector
 from webhooks.outbox.services import outbox_purge
-from webhooks.outbox.wakeup import relay_wake
+from webhooks.outbox.wakeup import relay_wake, relay_wake_send
 
 
 class HangUpBroker:
@@ -53,42 +53,111 @@ def hang_up_broker() -> Iterator[HangUpBroker]:
     broker.close()
 
 
-def test_relay_wake_opens_its_breaker_after_a_failure_and_skips_without_connecting(
+def test_relay_wake_send_opens_its_breaker_after_a_failure_and_skips_without_connecting(
     hang_up_broker: HangUpBroker,
 ) -> None:
     url = f"amqp://guest:guest@127.0.0.1:{hang_up_broker.port}//"
     with override_settings(CELERY_BROKER_URL=url, OUTBOX_WAKE_BREAKER_S=0.5):
-        assert relay_wake() == "failed"
+        assert relay_wake_send() == "failed"
         assert hang_up_broker.accepted == 1  # one attempt, no retries
-        assert relay_wake() == "skipped"
-        assert relay_wake() == "skipped"
+        assert relay_wake_send() == "skipped"
+        assert relay_wake_send() == "skipped"
         assert hang_up_broker.accepted == 1  # the breaker made no connection at all
         time.sleep(0.6)
-        assert relay_wake() == "failed"  # half-open: tries again once the window passed
+        assert relay_wake_send() == "failed"  # half-open: tries again once the window passed
         assert hang_up_broker.accepted == 2
 
 
-def test_relay_wake_with_nobody_listening_fails_without_raising() -> None:
+def test_relay_wake_send_with_nobody_listening_fails_without_raising() -> None:
     probe = socket.create_server(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nothing listens there now: connection refused
     with override_settings(CELERY_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{port}//"):
-        assert relay_wake() == "failed"
-        assert relay_wake() == "skipped"
+        assert relay_wake_send() == "failed"
+        assert relay_wake_send() == "skipped"
 
 
-def test_relay_wake_is_off_where_only_the_polling_relay_runs(
+def test_relay_wake_send_is_off_where_only_the_polling_relay_runs(
     hang_up_broker: HangUpBroker,
 ) -> None:
     url = f"amqp://guest:guest@127.0.0.1:{hang_up_broker.port}//"
     with override_settings(CELERY_BROKER_URL=url, OUTBOX_WAKE_CELERY=False):
-        assert relay_wake() == "skipped"
+        assert relay_wake_send() == "skipped"
     assert hang_up_broker.accepted == 0
 
 
 @pytest.mark.django_db
-def test_relay_wake_sends_a_task_when_the_broker_is_up() -> None:
-    assert relay_wake() == "sent"
+def test_relay_wake_send_sends_a_task_when_the_broker_is_up() -> None:
+    assert relay_wake_send() == "sent"
+
+
+class SilentBroker:
+    """A TCP server that accepts and then neither reads nor answers (a paused broker)."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._clients: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            self._clients.append(client)
+
+    def close(self) -> None:
+        self._server.close()
+        for client in self._clients:
+            client.close()
+
+
+def test_relay_wake_send_gives_up_on_a_broker_that_never_answers() -> None:
+    broker = SilentBroker()
+    url = f"amqp://guest:guest@127.0.0.1:{broker.port}//"
+    try:
+        with override_settings(CELERY_BROKER_URL=url, OUTBOX_WAKE_TIMEOUT_S=0.3):
+            sender = threading.Thread(target=lambda: results.append(relay_wake_send()))
+            results: list[str] = []
+            sender.start()
+            sender.join(timeout=10)  # without its socket timeouts it would wait forever
+            assert not sender.is_alive()
+            assert results == ["failed"]
+    finally:
+        broker.close()
+
+
+def _celery_queue_depth() -> int:
+    conn = broker_connect()
+    try:
+        _, depth, _ = conn.channel().queue_declare("celery", passive=True)
+        return int(depth)
+    finally:
+        conn.close()
+
+
+def test_relay_wake_returns_at_once_even_when_the_broker_never_answers() -> None:
+    broker = SilentBroker()
+    url = f"amqp://guest:guest@127.0.0.1:{broker.port}//"
+    try:
+        with override_settings(CELERY_BROKER_URL=url, OUTBOX_WAKE_TIMEOUT_S=2.0):
+            # Each call only raises the wake-up thread's flag; the thread is the one
+            # that waits on the silent broker.
+            assert [relay_wake() for _ in range(50)] == ["queued"] * 50
+    finally:
+        broker.close()
+
+
+@pytest.mark.django_db
+def test_relay_wake_coalesces_a_burst_into_a_few_tasks_sent_by_its_thread() -> None:
+    relay_wake_send()  # the queue exists and the connection is warm
+    before = _celery_queue_depth()
+    assert [relay_wake() for _ in range(200)] == ["queued"] * 200
+    wait_for(lambda: _celery_queue_depth() > before, timeout=10, what="a wake-up task")
+    time.sleep(0.5)  # let a coalesced second send (if any) land too
+    assert 1 <= _celery_queue_depth() - before <= 10
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 import io
 import json
+import select
 import socket
 import threading
 from collections.abc import Iterator
@@ -9,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from django.core.handlers.wsgi import WSGIRequest
-from django.db import connection
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.db import connection, connections
 from django.test import Client, RequestFactory
 
 from tenants.models import Conversation, Integration, Tenant
@@ -202,3 +203,38 @@ def test_body_cut_off_by_the_sender_is_400_not_500() -> None:
     request.META["wsgi.input"] = _BrokenStream()
     response = views.genesys_open_messaging_webhook(request)
     assert response.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_persistent_connection_the_server_closed_is_replaced_before_the_webhook_uses_it(
+    conversation: Conversation,
+) -> None:
+    # Through the WSGI handler, as gunicorn calls it: the test client skips the
+    # connection checks Django makes at the start of every request.
+    body = compact(genesys_example("outbound-agent-text.json"))
+    environ = (
+        RequestFactory()
+        .post(
+            OPEN_MESSAGING_URL,
+            data=body,
+            content_type="application/json",
+            headers={"X-Hub-Signature-256": signature_compute(secret=WEBHOOK_SECRET, body=body)},
+        )
+        .environ
+    )
+    connection.ensure_connection()
+    backend_pid = connection.connection.info.backend_pid
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+            assert cursor.fetchone() == (True,)
+    finally:
+        other.close()
+    # Wait until the server's goodbye has reached this side of the socket.
+    assert select.select([connection.connection.fileno()], [], [], 10)[0]
+    statuses: list[str] = []
+    WSGIHandler()(environ, lambda status, headers: statuses.append(status))
+    assert statuses == ["200 OK"]
+    assert connection.connection.info.backend_pid != backend_pid
+    assert OutboxMessage.objects.count() == 1

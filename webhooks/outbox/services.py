@@ -23,10 +23,11 @@ logger = structlog.get_logger(__name__)
 def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | None:
     """Store one event; None when (tenant, event id) is stored already (a redelivery).
 
-    Call inside the webhook's transaction. INSERT ... ON CONFLICT DO NOTHING RETURNING:
-    when a concurrent delivery of the same event is inserting too, PostgreSQL makes this
-    statement wait for that transaction and then insert nothing, without an error that
-    would abort ours. One round trip, where a savepoint around a plain INSERT takes three.
+    Inside the webhook's transaction, or alone in autocommit. INSERT ... ON CONFLICT DO
+    NOTHING RETURNING: when a concurrent delivery of the same event is inserting too,
+    PostgreSQL makes this statement wait for that transaction and then insert nothing,
+    without an error that would abort ours. One round trip, where a savepoint around a
+    plain INSERT takes three.
     """
     message = OutboxMessage(
         tenant=tenant,

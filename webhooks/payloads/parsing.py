@@ -27,11 +27,18 @@ def json_parse(body: bytes) -> Any:
     return value
 
 
+# Genesys payloads nest about ten levels. Deeper documents are refused: json.dumps,
+# psycopg and other recursive walkers downstream raise RecursionError near a thousand
+# levels, at a depth that depends on how deep their caller's stack already is.
+MAX_DEPTH = 64
+
+
 def storable_require(value: Any) -> None:
-    """Strings must be valid UTF-8 without NUL, numbers finite (jsonb rejects the rest)."""
-    stack = [value]
+    """Strings must be valid UTF-8 without NUL, numbers finite (jsonb rejects the rest),
+    and nesting at most MAX_DEPTH levels deep."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
                 raise PayloadError("The body contains a NUL character.")
@@ -41,11 +48,11 @@ def storable_require(value: Any) -> None:
                 raise PayloadError("The body contains an invalid unicode escape.") from exc
         elif isinstance(item, float) and not math.isfinite(item):
             raise PayloadError("The body contains a number out of range.")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        elif isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise PayloadError(f"The body nests deeper than {MAX_DEPTH} levels.")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def canonical_json(value: Any) -> str:
