@@ -15,7 +15,8 @@ def time_normalise(value: Any) -> str | None:
     moment: datetime | None = None
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and math.isfinite(value):
+    # isfinite() of an integer beyond a double raises; such an int is no time either.
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         try:
             moment = datetime.fromtimestamp(value / 1000, tz=UTC)
         except (OverflowError, OSError, ValueError):
