@@ -4,10 +4,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-
-def time_format(moment: datetime) -> str:
-    """`2026-01-31T12:00:00.000Z` for an aware datetime."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from genesys_gateway.times import time_format
 
 
 def time_normalise(value: Any) -> str | None:
