@@ -28,13 +28,15 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; \
 	exit $$rc
 
-## Generated-input tests at full size (make test runs them with about 500 requests).
-FUZZ_TESTS ?= tests/test_schemathesis.py
+## Generated-input tests at full size (docs/testing.md): schemathesis over the REST API
+## (make test: about 500 requests) and the webhook property tests (make test: 200 each).
+FUZZ_EXAMPLES ?= 5000
+FUZZ_TESTS ?= tests/test_schemathesis.py tests/webhooks/test_webhook_properties.py
 fuzz: $(STAMP)
 	scripts/services.sh start
 	set -a; . "$${GW_SERVICES_DIR:-/tmp/genesys-gateway-services-$${GW_PORT_OFFSET:-0}}/env"; set +a; \
 	trap 'scripts/services.sh stop' EXIT; \
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} $(BIN)/pytest $(FUZZ_TESTS) $(PYTEST_ARGS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest $(FUZZ_TESTS) --hypothesis-show-statistics $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -52,6 +52,15 @@ class CustomerParticipantNotFound(ProblemError):
     title = "The conversation has no customer participant"
 
 
+class ConversationOfAnotherTenant(ProblemError):
+    """The routing map gives the conversation to another tenant: answered with the type and
+    title of a conversation Genesys does not know, so the caller learns nothing of it."""
+
+    status = 404
+    slug = "genesys-not-found"
+    title = "Not found in Genesys Cloud"
+
+
 class GenesysProblem(ProblemError):
     """A Genesys failure as our API answers it; status, slug and title come from the map."""
 

@@ -23,6 +23,7 @@ from django.conf import settings
 from prometheus_client import Counter, Histogram
 from requests.adapters import HTTPAdapter
 
+from genesys_gateway.backoff import backoff_capped
 from outbound.genesys.exceptions import (
     GenesysBadAnswerError,
     GenesysError,
@@ -58,11 +59,6 @@ _BROKEN_TRANSFERS = (
 _MIN_ATTEMPT_S = 0.5
 
 
-def backoff_capped(*, attempt: int, base_s: float, max_s: float) -> float:
-    """The capped exponential delay before retry number `attempt` (1-based), no jitter."""
-    return min(max_s, base_s * 2 ** (attempt - 1))
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     timeout_s: float
@@ -85,10 +81,9 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Equal jitter: half the capped exponential delay, plus a random part of the rest."""
-        ceiling = backoff_capped(
-            attempt=attempt, base_s=self.backoff_base_s, max_s=self.backoff_max_s
+        return backoff_capped(
+            attempt, base=self.backoff_base_s, cap=self.backoff_max_s, jitter=0.5, rng=rng
         )
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
 class RateLimiter(Protocol):

@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from outbound.errors import CustomerParticipantNotFound
+from outbound.errors import ConversationOfAnotherTenant, CustomerParticipantNotFound
 from outbound.genesys.answers import answer_object, answer_objects
 from outbound.services.access import genesys_client
 from outbound.services.times import genesys_time_parse
 from tenants.models import Tenant
+from tenants.selectors import conversation_get as routed_conversation_get
 
 # Genesys takes at most this many ids in one bulk messages request.
 BULK_MESSAGES_MAX = 1000
@@ -31,7 +32,20 @@ def _participant(participant: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def conversation_require_not_foreign(*, tenant: Tenant, conversation_id: str) -> None:
+    """Refuse, before asking Genesys, a conversation the routing map gives another tenant.
+
+    This tenant's Genesys organisation could only answer 404 for it; not asking keeps
+    another tenant's conversation ids out of this tenant's Genesys calls altogether. A
+    conversation the map does not know (one an agent started, say) is asked for.
+    """
+    routed = routed_conversation_get(conversation_id=conversation_id)
+    if routed is not None and routed.tenant_id != tenant.pk:
+        raise ConversationOfAnotherTenant("The requested conversation was not found.")
+
+
 def conversation_get(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
+    conversation_require_not_foreign(tenant=tenant, conversation_id=conversation_id)
     data = genesys_client(tenant=tenant).get_conversation(conversation_id=conversation_id)
     return {
         "id": data.get("id") or conversation_id,
@@ -70,6 +84,7 @@ def _message_item(data: dict[str, Any]) -> dict[str, Any]:
 
 def conversation_messages_list(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
     """The conversation's messages, oldest first."""
+    conversation_require_not_foreign(tenant=tenant, conversation_id=conversation_id)
     client = genesys_client(tenant=tenant)
     conversation = client.get_message_conversation(conversation_id=conversation_id)
     message_ids: dict[str, None] = {}  # ordered and unique
@@ -94,6 +109,7 @@ def conversation_attributes_update(
     *, tenant: Tenant, conversation_id: str, attributes: dict[str, str]
 ) -> dict[str, Any]:
     """Merge attributes into the customer participant's."""
+    conversation_require_not_foreign(tenant=tenant, conversation_id=conversation_id)
     client = genesys_client(tenant=tenant)
     conversation = client.get_message_conversation(conversation_id=conversation_id)
     customer = next(
@@ -123,5 +139,6 @@ def conversation_attributes_update(
 
 
 def conversation_disconnect(*, tenant: Tenant, conversation_id: str) -> dict[str, Any]:
+    conversation_require_not_foreign(tenant=tenant, conversation_id=conversation_id)
     genesys_client(tenant=tenant).disconnect_message_conversation(conversation_id=conversation_id)
     return {"conversation_id": conversation_id, "state": "disconnected"}

@@ -5,11 +5,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from genesys_gateway.times import time_format
+
 
 def genesys_time(value: datetime | None) -> str:
     """ISO-8601 UTC with milliseconds and a Z, as Genesys writes times (default: now)."""
-    moment = (value or timezone.now()).astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return time_format(value or timezone.now())
 
 
 def genesys_time_parse(value: Any) -> datetime | None:

@@ -3,10 +3,12 @@
 import json
 from typing import Any
 
+import pytest
 import responses
 from rest_framework.test import APIClient
 
-from tenants.models import Integration
+from tenants import services
+from tenants.models import Conversation, Integration, Tenant
 from tests.conftest import genesys_example
 from tests.outbound.conftest import API, CONVERSATION_ID, problem
 from tests.outbound.sdk import sdk_problems
@@ -96,6 +98,46 @@ def test_an_unknown_conversation_is_404(
     body = problem(response)
     assert body["type"].endswith("/genesys-not-found")
     assert body["genesys_context_id"] == "ctx-404"
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("get", "", None),
+        ("get", "/messages", None),
+        ("patch", "/attributes", {"attributes": {"tier": "gold"}}),
+        ("post", "/disconnect", None),
+    ],
+)
+def test_another_tenants_conversation_is_404_without_asking_genesys(
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    second_tenant: Tenant,
+    method: str,
+    suffix: str,
+    body: dict[str, Any] | None,
+) -> None:
+    """The routing map gives the conversation to Globex: Acme's key gets the answer of an
+    unknown conversation, and neither Genesys organisation is asked anything."""
+    other_integration = services.integration_add(
+        tenant=second_tenant,
+        integration_id="7a2d3b0f-4c8e-4d2f-8b63-1e9f5c0a3b34",
+        secret="globex-webhook-secret-0123456789",
+    )
+    services.conversation_record(
+        tenant=second_tenant,
+        conversation_id=CONVERSATION_ID,
+        integration=other_integration,
+        customer_id="+15550999999",
+    )
+    response = getattr(authed_client, method)(BASE + suffix, body, format="json")
+    assert response.status_code == 404
+    found = problem(response)
+    assert found["type"].endswith("/genesys-not-found")
+    assert found["title"] == "Not found in Genesys Cloud"
+    assert len(genesys.calls) == 0
+    routed = Conversation.objects.get(conversation_id=CONVERSATION_ID)
+    assert routed.tenant_id == second_tenant.pk
 
 
 def test_a_malformed_conversation_id_never_reaches_genesys(

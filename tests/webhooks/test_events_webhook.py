@@ -267,6 +267,34 @@ def test_malformed_or_unknown_shape_is_400(
     assert not OutboxMessage.objects.exists()
 
 
+@pytest.mark.parametrize("raw_time", ["1" + "0" * 400, "-1" + "0" * 400])
+def test_an_envelope_time_beyond_any_float_is_no_time_not_a_500(
+    webhook_client: Client, conversation: Conversation, raw_time: str
+) -> None:
+    """Found by the fuzz tests: an integer beyond a double made math.isfinite() raise.
+
+    It is no time, so the event's own time counts, as when the envelope has none."""
+    payload = genesys_example("notification-conversation-disconnect.json")
+    payload["time"] = "__time__"
+    body = compact(payload).replace(b'"__time__"', raw_time.encode())
+    response = post_events(webhook_client, body)
+    assert response.status_code == 200, response.content
+    assert response.json()["result"] == "accepted"
+    stored = OutboxMessage.objects.get()
+    assert stored.event_type == "conversation.disconnected"
+
+
+def test_an_envelope_time_of_1e400_is_out_of_range_and_400(
+    webhook_client: Client, conversation: Conversation
+) -> None:
+    payload = genesys_example("notification-conversation-disconnect.json")
+    body = compact({**payload, "time": "__time__"}).replace(b'"__time__"', b"1e400")
+    response = post_events(webhook_client, body)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert not OutboxMessage.objects.exists()
+
+
 def test_body_over_one_mebibyte_is_413(webhook_client: Client, conversation: Conversation) -> None:
     body = compact(genesys_example("notification-user-start.json")) + b" " * (1024 * 1024)
     assert post_events(webhook_client, body).status_code == 413

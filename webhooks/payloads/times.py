@@ -4,10 +4,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-
-def time_format(moment: datetime) -> str:
-    """`2026-01-31T12:00:00.000Z` for an aware datetime."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from genesys_gateway.times import time_format
 
 
 def time_normalise(value: Any) -> str | None:
@@ -15,7 +12,8 @@ def time_normalise(value: Any) -> str | None:
     moment: datetime | None = None
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and math.isfinite(value):
+    # isfinite() of an integer beyond a double raises; such an int is no time either.
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         try:
             moment = datetime.fromtimestamp(value / 1000, tz=UTC)
         except (OverflowError, OSError, ValueError):
