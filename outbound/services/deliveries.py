@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from genesys_gateway.backoff import backoff_capped
 from genesys_gateway.problems import ProblemError
 from outbound.errors import DeliveryInProgress
 from outbound.genesys import (
@@ -35,7 +36,6 @@ from outbound.genesys import (
     RetryPolicy,
 )
 from outbound.genesys.exceptions import GenesysBadAnswerError
-from outbound.genesys.transport import backoff_capped
 from outbound.models import (
     OutboundDelivery,
     QueuedKind,
@@ -230,9 +230,9 @@ def _delay_s(delivery: OutboundDelivery, exc: GenesysError | None) -> float:
     if exc is not None and exc.retry_after is not None:
         return float(max(1, exc.retry_after))
     return backoff_capped(
-        attempt=max(1, delivery.attempts),
-        base_s=settings.GENESYS_BACKOFF_BASE_S,
-        max_s=settings.GENESYS_DELIVERY_BACKOFF_MAX_S,
+        max(1, delivery.attempts),
+        base=settings.GENESYS_BACKOFF_BASE_S,
+        cap=settings.GENESYS_DELIVERY_BACKOFF_MAX_S,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from genesys_gateway.event_sink import SinkEvent, event_emit
+from genesys_gateway.times import time_format
 from outbound.models import OutboundDelivery
 
 
@@ -22,13 +23,12 @@ def delivery_outcome_record(
     type), so a consumer can de-duplicate, and a retried delivery's new outcome is a new
     event. Events of one customer are published in order, like the deliveries themselves.
     """
-    moment = timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     event_emit(
         tenant=delivery.tenant,
         event=SinkEvent(
             event_id=f"delivery:{delivery.pk}:{delivery.claim_token}:{event_type}",
             event_type=event_type,
-            time=moment,
+            time=time_format(timezone.now()),
             data=data,
             conversation_id=subject or None,
             ordering_key=f"customer:{delivery.customer_key}",
