@@ -1,6 +1,6 @@
 """Run the benchmarks and print a summary of their ratios.
 
-    python -m benchmarks                 # all: relay, ingest, outbound, media
+    python -m benchmarks                 # all: relay, ingest, outbound (sync + async), media
     python -m benchmarks ingest          # one (or several) by name
     python -m benchmarks.ingest --help   # one with its own options
 
@@ -14,12 +14,20 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import ingest, media, outbound, relay
+from benchmarks import ingest, media, outbound, outbound_async, relay
+
+
+def _outbound(argv: list[str]) -> dict[str, float]:
+    """The synchronous path against the direct call, then the asynchronous path."""
+    figures = outbound.main(argv)
+    figures.update({f"async {name}": value for name, value in outbound_async.main([]).items()})
+    return figures
+
 
 BENCHMARKS: dict[str, Callable[[list[str]], dict[str, float]]] = {
     "relay": relay.main,
     "ingest": ingest.main,
-    "outbound": outbound.main,
+    "outbound": _outbound,
     "media": media.main,
 }
 

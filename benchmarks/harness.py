@@ -127,6 +127,29 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
+def background(
+    name: str, command: Sequence[str], *, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process with no URL to wait for (a Celery worker), stopped by its PID afterwards."""
+    with log.open("wb") as output:
+        child = subprocess.Popen(
+            list(command),
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        time.sleep(1.0)
+        if child.poll() is not None:
+            raise SystemExit(f"{name} exited at once: {log.read_text(errors='replace')[-2000:]}")
+        yield child
+    finally:
+        _stop(child)
+
+
+@contextmanager
 def gunicorn(env: dict[str, str], workdir: Path) -> Iterator[str]:
     """The gateway under gunicorn with gunicorn.conf.py (2 workers, 4 threads each)."""
     command = [str(Path(PYTHON).parent / "gunicorn"), "genesys_gateway.wsgi"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 from emulator.errors import ApiError
 from emulator.state import State
 
-KINDS = ("429", "500", "503", "slow", "expire_tokens")
+KINDS = ("400", "429", "500", "503", "slow", "expire_tokens")
 
 
 def fault_add(state: State, spec: dict[str, Any]) -> dict[str, Any]:
@@ -18,9 +19,11 @@ def fault_add(state: State, spec: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(400, f"kind must be one of {', '.join(KINDS)}")
     if kind == "expire_tokens":
         return {"kind": kind, "expired": state.tokens_expire()}
-    count = int(spec.get("count", 1))
-    if count < 1:
-        raise ApiError(400, "count must be at least 1")
+    duration_ms = int(spec.get("duration_ms", 0))
+    # With a duration the rule lasts that long, however many calls it meets.
+    count = int(spec.get("count", 1 if not duration_ms else 10**9))
+    if count < 1 or duration_ms < 0:
+        raise ApiError(400, "count must be at least 1 and duration_ms not negative")
     rule = {
         "id": str(uuid.uuid4()),
         "kind": kind,
@@ -28,6 +31,7 @@ def fault_add(state: State, spec: dict[str, Any]) -> dict[str, Any]:
         "path_prefix": str(spec.get("path_prefix") or ""),
         "retry_after": int(spec.get("retry_after", 1)),
         "delay_ms": int(spec.get("delay_ms", 0 if kind != "slow" else 2000)),
+        "until": time.monotonic() + duration_ms / 1000 if duration_ms else None,
     }
     with state.lock:
         state.faults.append(rule)
@@ -39,6 +43,9 @@ def fault_take(state: State, path: str) -> tuple[float, ApiError | None]:
     delay = 0.0
     with state.lock:
         for rule in list(state.faults):
+            if rule.get("until") is not None and time.monotonic() >= rule["until"]:
+                state.faults.remove(rule)
+                continue
             if not path.startswith(rule["path_prefix"]):
                 continue
             rule["remaining"] -= 1
@@ -68,6 +75,8 @@ def _fault_error(rule: dict[str, Any]) -> ApiError:
             },
         )
     status = int(rule["kind"])
+    if status == 400:
+        return ApiError(400, "The request could not be understood.", code="bad.request")
     return ApiError(
         status,
         "The service is currently unavailable."

@@ -10,7 +10,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from outbound.genesys.ratelimit import rate_limit_level, rate_limit_rate_per_s
-from outbound.models import GenesysRateLimit, GenesysToken, InboundMessage, InboundReceipt
+from outbound.models import (
+    GenesysRateLimit,
+    GenesysToken,
+    InboundMessage,
+    InboundReceipt,
+    OutboundDelivery,
+)
+from outbound.services.delivery_state import deliveries_retry
 from outbound.services.verification import TenantVerificationFailed, tenant_verify
 from tenants import admin as tenants_admin
 from tenants.admin import ReadOnlyAdmin
@@ -93,3 +100,39 @@ class InboundReceiptAdmin(ReadOnlyAdmin):
     list_display = ["message_id", "status", "tenant", "state", "created_at", "sent_at"]
     list_filter = ["state", "status", "tenant"]
     search_fields = ["message_id"]
+
+
+@admin.register(OutboundDelivery)
+class OutboundDeliveryAdmin(ReadOnlyAdmin):
+    """Asynchronous deliveries: what is queued, what failed and why; failed ones can be retried.
+
+    The payload holds customer content, so it is shown only on the detail page.
+    """
+
+    list_display = [
+        "id",
+        "tenant",
+        "kind",
+        "key",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_status",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["state", "kind", "tenant"]
+    search_fields = ["key", "customer_key", "genesys_message_id", "conversation_id"]
+    actions = ["retry"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Rows stay read-only (every field is); "change" is the permission for retrying.
+        return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [field.name for field in OutboundDelivery._meta.fields]
+
+    @admin.action(description="Retry failed deliveries", permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[OutboundDelivery]) -> None:
+        count = deliveries_retry(ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"{count} failed deliveries queued again.", messages.SUCCESS)

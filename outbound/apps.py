@@ -20,3 +20,21 @@ class OutboundConfig(AppConfig):
         # `rotate_encryption` must rewrite cached tokens too, or dropping the old key
         # leaves them unreadable.
         crypto.encrypted_fields_register(model=GenesysToken, fields=["access_token_encrypted"])
+
+        from django.db.models.signals import post_delete, post_save
+
+        from outbound.cache import caches_clear_on_change
+        from tenants.models import ApiKey, Integration, Tenant
+
+        # A changed credential, key or integration must not be served from a cache.
+        for model in (Tenant, ApiKey, Integration):
+            post_save.connect(
+                caches_clear_on_change,
+                sender=model,
+                dispatch_uid=f"outbound-cache-{model.__name__}",
+            )
+            post_delete.connect(
+                caches_clear_on_change,
+                sender=model,
+                dispatch_uid=f"outbound-cache-{model.__name__}-d",
+            )

@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 
 from tenants.models import Integration, Tenant
@@ -43,6 +45,9 @@ class GenesysRateLimit(models.Model):
     rejected_count = models.PositiveBigIntegerField(
         default=0, help_text="Calls answered 503 because the wait would have been too long."
     )
+    # The decision of the latest acquire, written and read back by the same UPDATE ...
+    # RETURNING: seconds the caller waits, or -1 for "refused". Meaningless otherwise.
+    last_wait_s = models.FloatField(default=0.0, editable=False)
 
     class Meta:
         verbose_name = "Genesys rate limit"
@@ -73,6 +78,9 @@ class InboundMessage(models.Model):
     genesys_message_id = models.CharField(max_length=64, blank=True)
     conversation_id = models.CharField(max_length=64, blank=True)
     claimed_at = models.DateTimeField()
+    # Who holds the claim: a new value on every (re)claim; completion and release compare
+    # it, so a request whose claim was taken over cannot touch the new owner's row.
+    claim_token = models.UUIDField(default=uuid.uuid4)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -95,6 +103,7 @@ class InboundReceipt(models.Model):
     status = models.CharField(max_length=16, help_text="The WhatsApp status.")
     state = models.CharField(max_length=16, choices=DeliveryState.choices)
     claimed_at = models.DateTimeField()
+    claim_token = models.UUIDField(default=uuid.uuid4)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -107,3 +116,70 @@ class InboundReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.status}"
+
+
+class QueuedState(models.TextChoices):
+    QUEUED = "queued"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class QueuedKind(models.TextChoices):
+    MESSAGE = "message"
+    RECEIPT = "receipt"
+    TYPING = "typing"
+
+
+class OutboundDelivery(models.Model):
+    """A message, receipt or typing event accepted with `Prefer: respond-async`.
+
+    Written in the request's transaction; Celery workers deliver it (outbound/services/
+    deliveries.py). Life: queued -> sending (claimed, leased) -> delivered, or back to
+    queued with a later next_attempt_at, or failed. Rows of one `customer_key` are
+    delivered in id order: only the oldest unfinished row of a customer is ever claimed.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=QueuedKind.choices)
+    # The idempotency key: the wamid for a message, "<genesys id>:<status>" for a receipt.
+    key = models.CharField(max_length=300)
+    # "<integration id>/<customer id>": the unit of ordering.
+    customer_key = models.CharField(max_length=400)
+    payload = models.JSONField(help_text="The validated request, as the worker replays it.")
+    state = models.CharField(max_length=16, choices=QueuedState.choices, default=QueuedState.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # Transient failures are retried until then (GENESYS_DELIVERY_MAX_AGE_S after acceptance).
+    give_up_at = models.DateTimeField()
+    # Set when claimed; a `sending` row whose claim is older than the lease belongs to a
+    # worker that died, and is claimed again.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Genesys' HTTP status of the last failed attempt."
+    )
+    genesys_message_id = models.CharField(max_length=64, blank=True)
+    conversation_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "queued delivery"
+        verbose_name_plural = "queued deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "key"], name="outbound_delivery_once")
+        ]
+        indexes = [
+            # The claim: the head (lowest id) of each customer's unfinished rows.
+            models.Index(
+                fields=["customer_key", "id"],
+                name="outbound_delivery_open",
+                condition=models.Q(state__in=["queued", "sending"]),
+            ),
+            models.Index(fields=["state", "next_attempt_at"], name="outbound_delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

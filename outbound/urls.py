@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path, register_converter
 
-from outbound.views import conversations, directory, media, messages
+from outbound.views import asynchronous, conversations, directory, media, messages
 
 
 class GenesysIdConverter:
@@ -21,6 +21,11 @@ TENANT = "tenants/<slug:slug>/"
 
 urlpatterns: list[URLPattern] = [
     path(TENANT + "messages", messages.MessageCreateApi.as_view(), name="messages"),
+    path(
+        TENANT + "messages/<str:message_id>",
+        asynchronous.MessageStateApi.as_view(),
+        name="message",
+    ),
     path(TENANT + "receipts", messages.ReceiptCreateApi.as_view(), name="receipts"),
     path(TENANT + "typing", messages.TypingCreateApi.as_view(), name="typing"),
     path(TENANT + "media", media.MediaCreateApi.as_view(), name="media"),

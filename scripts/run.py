@@ -62,6 +62,9 @@ def local_settings() -> dict[str, str]:
         "BROKER_FILESYSTEM_DIR": str(RUN_DIR / "broker"),
         # No Celery worker here: `manage.py relay` polls often instead of being woken.
         "OUTBOX_WAKE_CELERY": "false",
+        # Asynchronous deliveries: `manage.py deliver` polls instead of a woken worker.
+        "GENESYS_DELIVERY_WAKE_CELERY": "false",
+        "GENESYS_DELIVERY_SWEEP_S": "0.5",
         "OUTBOX_RELAY_POLL_S": "0.2",
         # The emulated Genesys org and the demo tenant share these secrets.
         "EMULATOR_CLIENT_ID": "demo-client",
@@ -264,6 +267,7 @@ def main() -> int:
             {**env, "GATEWAY_POOL": "webhooks", "GUNICORN_BIND": f"127.0.0.1:{WEBHOOKS_PORT}"},
         )
         supervisor.start("relay", [PYTHON, "manage.py", "relay"], env)
+        supervisor.start("deliver", [PYTHON, "manage.py", "deliver"], env)
         supervisor.start("events", [PYTHON, "manage.py", "events_tail"], env)
         wait_for(f"{GATEWAY_URL}/healthz")
         wait_for(f"{WEBHOOKS_URL}/healthz")

@@ -2,6 +2,8 @@
 
 Production differs from development only by environment variables; `.env.example`
 lists and explains each one.
+
+Size: one module holds every setting, so an operator finds them all in one place.
 """
 
 from pathlib import Path
@@ -383,6 +385,33 @@ GENESYS_IDEMPOTENCY_WAIT_S = env.float("GENESYS_IDEMPOTENCY_WAIT_S", default=25.
 # Sent messages/receipts are remembered this long for idempotency (WhatsApp redelivers a
 # webhook for up to 7 days), then deleted by the `outbound.deliveries_purge` task.
 GENESYS_IDEMPOTENCY_RETENTION_DAYS = env.int("GENESYS_IDEMPOTENCY_RETENTION_DAYS", default=30)
+# API keys, integrations and Genesys tokens are cached in each process this long; a change
+# made in another process (a key revoked in the admin) takes effect within it.
+API_CACHE_TTL_S = env.float("API_CACHE_TTL_S", default=30.0)
+# Asynchronous delivery (`Prefer: respond-async`, docs/api.md): transient failures are
+# retried this long after acceptance, then the message fails (delivery.failed).
+GENESYS_DELIVERY_MAX_AGE_S = env.float("GENESYS_DELIVERY_MAX_AGE_S", default=24 * 3600.0)
+# A worker's claim on a row lasts this long; past it, the row belongs to a dead worker and
+# is claimed again. Longer than one Genesys call can take.
+GENESYS_DELIVERY_LEASE_S = env.float(
+    "GENESYS_DELIVERY_LEASE_S", default=2 * GENESYS_TIMEOUT_S + 10.0
+)
+# Cap of the backoff between attempts when Genesys gives no Retry-After.
+GENESYS_DELIVERY_BACKOFF_MAX_S = env.float("GENESYS_DELIVERY_BACKOFF_MAX_S", default=300.0)
+# The beat sweep picks up due rows (retries, lost wake-ups, expired leases) this often.
+GENESYS_DELIVERY_SWEEP_S = env.float("GENESYS_DELIVERY_SWEEP_S", default=2.0)
+# One worker pass returns after this long, so it does not hold a worker forever.
+GENESYS_DELIVERY_PASS_MAX_S = env.float("GENESYS_DELIVERY_PASS_MAX_S", default=30.0)
+# Accepting a request wakes a worker through the broker; the connect timeout, and how long
+# wake-ups are skipped after one failed (the sweep still delivers). False: sweep only.
+GENESYS_DELIVERY_WAKE_CELERY = env.bool("GENESYS_DELIVERY_WAKE_CELERY", default=True)
+GENESYS_DELIVERY_WAKE_TIMEOUT_S = env.float("GENESYS_DELIVERY_WAKE_TIMEOUT_S", default=0.3)
+GENESYS_DELIVERY_WAKE_BREAKER_S = env.float("GENESYS_DELIVERY_WAKE_BREAKER_S", default=5.0)
+CELERY_BEAT_SCHEDULE["outbound-deliveries-sweep"] = {
+    "task": "outbound.deliveries_run",
+    "schedule": GENESYS_DELIVERY_SWEEP_S,
+    "options": {"expires": GENESYS_DELIVERY_SWEEP_S},
+}
 
 # Swagger UI and Redoc from the installed sidecar package, so /api/v1/docs/ works offline.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

@@ -151,3 +151,13 @@ def _api_responses_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
         return response
 
     monkeypatch.setattr(Client, "request", request)
+
+
+@pytest.fixture(autouse=True)
+def _process_caches_cleared() -> Iterator[None]:
+    """Each test starts with empty process caches (outbound/cache.py), as a new process."""
+    from outbound.cache import caches_clear
+
+    caches_clear()
+    yield
+    caches_clear()

@@ -124,7 +124,7 @@ class GenesysClient:
             path={"integrationId": integration_id},
             params={"prefetchConversationId": "true"},
             json=message,
-            safe=True,  # de-duplicated by Genesys on channel.messageId
+            safe=True,  # same channel.messageId on a resend: docs/api.md, "Sends that never double"
         )
 
     # https://developer.genesys.cloud/routing/conversations/conversations-apis#post-api-v2-conversations-messages--integrationId--inbound-open-structured-response

@@ -5,9 +5,10 @@ whole stays under Genesys' per-client request limit, however many processes run.
 """
 
 import math
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,44 +33,120 @@ def rate_limit_level(*, row: GenesysRateLimit) -> float:
 def rate_limit_acquire(*, tenant: Tenant, max_wait_s: float) -> float:
     """Reserve one Genesys call for the tenant; return the seconds to wait before making it.
 
-    A token bucket in one row, updated under its lock. A call that finds the bucket empty
-    reserves the next free slot (the level goes negative) and is told how long to sleep,
-    so waiting callers need no second round trip. When that wait exceeds `max_wait_s` the
-    call is refused with GenesysRateLimitedError (503 + Retry-After) and reserves nothing.
+    A token bucket in one row. A call that finds the bucket empty reserves the next free
+    slot (the level goes negative) and is told how long to sleep, so waiting callers need
+    no second round trip. When that wait exceeds `max_wait_s` the call is refused with
+    GenesysRateLimitedError (503 + Retry-After) and reserves nothing.
+
+    On PostgreSQL this is one UPDATE ... RETURNING in autocommit: the row lock lasts one
+    statement, and no SELECT ... FOR UPDATE or get_or_create is needed.
     """
-    burst = float(settings.GENESYS_RATE_LIMIT_BURST)
+    if connection.vendor == "postgresql":
+        wait = _acquire_in_one_statement(tenant=tenant, max_wait_s=max_wait_s)
+    else:  # SQLite (make run): no EXTRACT(EPOCH ...); a locked read-modify-write will do
+        wait = _acquire_read_modify_write(tenant=tenant, max_wait_s=max_wait_s)
+    if wait >= 0:
+        return wait
     rate = rate_limit_rate_per_s()
+    level = rate_limit_level(row=GenesysRateLimit.objects.get(tenant=tenant))
+    retry_after = (1 - level) / rate
+    raise GenesysRateLimitedError(
+        f"the gateway's limit of {rate * 60:.0f} Genesys requests a minute for this tenant "
+        f"is used up; retry in {retry_after:.1f} s",
+        retry_after=max(1, math.ceil(retry_after)),
+    )
+
+
+# The bucket's level now, then the wait it implies (from the row's values before the UPDATE).
+_LEVEL = (
+    "LEAST(%(burst)s, tokens + GREATEST(0, EXTRACT(EPOCH FROM (%(now)s - updated_at))) * %(rate)s)"
+)
+_WAIT = f"(CASE WHEN {_LEVEL} >= 1 THEN 0 ELSE (1 - {_LEVEL}) / %(rate)s END)"
+_ACQUIRE_SQL = f"""
+UPDATE outbound_genesysratelimit SET
+    tokens = CASE WHEN {_WAIT} > %(max_wait)s THEN {_LEVEL} ELSE {_LEVEL} - 1 END,
+    delayed_count = delayed_count
+        + CASE WHEN {_WAIT} > 0 AND {_WAIT} <= %(max_wait)s THEN 1 ELSE 0 END,
+    rejected_count = rejected_count + CASE WHEN {_WAIT} > %(max_wait)s THEN 1 ELSE 0 END,
+    last_wait_s = CASE WHEN {_WAIT} > %(max_wait)s THEN -1 ELSE {_WAIT} END,
+    updated_at = %(now)s
+WHERE tenant_id = %(tenant)s
+RETURNING last_wait_s
+"""
+
+
+def _acquire_in_one_statement(*, tenant: Tenant, max_wait_s: float) -> float:
+    """The wait granted (>= 0), or -1 when refused; creates the bucket on first use."""
+    burst, now = float(settings.GENESYS_RATE_LIMIT_BURST), timezone.now()
+    params: dict[str, Any] = {
+        "burst": burst,
+        "rate": rate_limit_rate_per_s(),
+        "max_wait": max_wait_s,
+        "now": now,
+        "tenant": tenant.pk,
+    }
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(_ACQUIRE_SQL, params)
+            row = cursor.fetchone()
+        if row is not None:
+            return float(row[0])
+        GenesysRateLimit.objects.bulk_create(
+            [GenesysRateLimit(tenant=tenant, tokens=burst, updated_at=now)],
+            ignore_conflicts=True,
+        )
+    raise RuntimeError("the rate-limit bucket vanished while it was being created")
+
+
+def _acquire_read_modify_write(*, tenant: Tenant, max_wait_s: float) -> float:
     GenesysRateLimit.objects.get_or_create(
-        tenant=tenant, defaults={"tokens": burst, "updated_at": timezone.now()}
+        tenant=tenant,
+        defaults={"tokens": float(settings.GENESYS_RATE_LIMIT_BURST), "updated_at": timezone.now()},
     )
     with transaction.atomic():
         row = GenesysRateLimit.objects.select_for_update().get(tenant=tenant)
         level = rate_limit_level(row=row)
-        wait = 0.0 if level >= 1 else (1 - level) / rate
+        wait = 0.0 if level >= 1 else (1 - level) / rate_limit_rate_per_s()
         row.updated_at = timezone.now()
         if wait > max_wait_s:
             row.tokens = level
             row.rejected_count = F("rejected_count") + 1
-            row.save()
+            wait = -1.0
         else:
             row.tokens = level - 1
             if wait > 0:
                 row.delayed_count = F("delayed_count") + 1
-            row.save()
-            return wait
-    raise GenesysRateLimitedError(
-        f"the gateway's limit of {rate * 60:.0f} Genesys requests a minute for this tenant "
-        f"is used up; retry in {wait:.1f} s",
-        retry_after=max(1, math.ceil(wait)),
-    )
+        row.save()
+    return wait
+
+
+def rate_limit_pause(*, tenant: Tenant, seconds: float, reserve: bool = False) -> None:
+    """Genesys answered 429: empty the tenant's bucket for `seconds`, for every process.
+
+    The level is set so that the next free slot is `seconds` away (it is never raised), so
+    all workers wait out Genesys' Retry-After instead of each learning it from its own
+    429. With `reserve`, that first slot is taken for the caller that saw the 429.
+    """
+    rate = rate_limit_rate_per_s()
+    target = 1 - seconds * rate - (1 if reserve else 0)
+    rows = GenesysRateLimit.objects.filter(tenant=tenant)
+    for row in rows:  # at most one; compare-and-set, a 429 is rare
+        paused = min(rate_limit_level(row=row), target)
+        rows.filter(updated_at=row.updated_at).update(tokens=paused, updated_at=timezone.now())
 
 
 class DatabaseRateLimiter:
     """The tenant's bucket, never waiting longer than GENESYS_RATE_LIMIT_MAX_WAIT_S."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: Tenant, *, max_wait_s: float | None = None) -> None:
         self._tenant = tenant
+        self._max_wait_s = (
+            settings.GENESYS_RATE_LIMIT_MAX_WAIT_S if max_wait_s is None else max_wait_s
+        )
 
     def acquire(self, *, max_wait_s: float) -> float:
-        limit = min(max_wait_s, settings.GENESYS_RATE_LIMIT_MAX_WAIT_S)
+        limit = min(max_wait_s, self._max_wait_s)
         return rate_limit_acquire(tenant=self._tenant, max_wait_s=limit)
+
+    def pause(self, *, seconds: float, reserve: bool) -> None:
+        rate_limit_pause(tenant=self._tenant, seconds=seconds, reserve=reserve)

@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import requests
@@ -19,6 +19,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from outbound.cache import TOKENS
 from outbound.genesys.exceptions import (
     GenesysAuthError,
     GenesysBadAnswerError,
@@ -139,14 +140,34 @@ def genesys_token_get(*, tenant: Tenant, rejected: str | None = None) -> str:
     """The tenant's access token from the shared cache, fetched when missing or stale.
 
     `rejected` is a token Genesys just answered 401 to: it is replaced, unless another
-    worker has replaced it already.
+    worker has replaced it already. A token read or fetched is also remembered in this
+    process (outbound/cache.py), so most calls read no row at all.
     """
+    if rejected is not None:
+        TOKENS.pop(tenant.pk)  # refused by Genesys: this process must not hand it out again
+    else:
+        remembered = TOKENS.get(tenant.pk)
+        if remembered is not None:
+            return remembered
     row = GenesysToken.objects.filter(tenant=tenant).first()
     if row is not None:
         token = _cached_token(row)
         if token is not None and token != rejected:
+            _remember(tenant=tenant, token=token, expires_at=row.expires_at)
             return token
-    return genesys_token_refresh(tenant=tenant, rejected=rejected)
+    token = genesys_token_refresh(tenant=tenant, rejected=rejected)
+    row = GenesysToken.objects.filter(tenant=tenant).only("expires_at").first()
+    if row is not None:
+        _remember(tenant=tenant, token=token, expires_at=row.expires_at)
+    return token
+
+
+def _remember(*, tenant: Tenant, token: str, expires_at: datetime | None) -> None:
+    """Keep the decrypted token in this process until it is due for a refresh."""
+    if expires_at is None:
+        return
+    margin = timedelta(seconds=settings.GENESYS_TOKEN_REFRESH_MARGIN_S)
+    TOKENS.put(tenant.pk, token, ttl_s=(expires_at - margin - timezone.now()).total_seconds())
 
 
 def genesys_token_refresh(*, tenant: Tenant, rejected: str | None = None) -> str:

@@ -90,6 +90,10 @@ class RateLimiter(Protocol):
     def acquire(self, *, max_wait_s: float) -> float:
         """Reserve one request; return seconds to wait first, or raise GenesysRateLimitedError."""
 
+    def pause(self, *, seconds: float, reserve: bool) -> None:
+        """Genesys answered 429: hold every caller back for `seconds`; with `reserve`, the
+        first slot after that belongs to the caller, who then skips its next acquire."""
+
 
 @dataclass
 class Clock:
@@ -222,18 +226,31 @@ def send(
     the last failure when retryable ones outlast the attempts or the budget.
     """
     attempt = 0
+    reserved = False  # a slot after Genesys' Retry-After is already ours (see pause)
     while True:
         attempt += 1
-        _wait_for_limiter(limiter, clock=clock, deadline=deadline)
+        if not reserved:
+            _wait_for_limiter(limiter, clock=clock, deadline=deadline)
+        reserved = False
         timeout = max(_MIN_ATTEMPT_S, min(policy.timeout_s, deadline - clock.monotonic()))
         result = _attempt(call, timeout=timeout)
         if isinstance(result, requests.Response):
             return result
         delay = _retry_delay(result.error, attempt=attempt, policy=policy, rng=clock.rng)
         out_of_time = clock.monotonic() + delay + _MIN_ATTEMPT_S > deadline
-        if not result.retryable or attempt >= policy.max_attempts or out_of_time:
+        giving_up = not result.retryable or attempt >= policy.max_attempts or out_of_time
+        if limiter is not None and result.error.genesys_status == 429:
+            # Genesys' limit is per OAuth client: every process must hold back, not just us.
+            # A caller that will retry keeps the first slot after the pause for itself.
+            pause_s = float(result.error.retry_after or policy.backoff_base_s)
+            limiter.pause(seconds=pause_s, reserve=not giving_up)
+            reserved = not giving_up
+        if giving_up:
             _log_failure(call, result, attempts=attempt)
             result.error.backoff_s = delay
+            # Safe when the request is (Genesys de-duplicates it, or it is a read), or when
+            # Genesys cannot have processed it (a 429, a connect timeout).
+            result.error.safe_to_repeat = call.safe or result.retryable
             raise result.error
         logger.info(
             "genesys_call_retry",

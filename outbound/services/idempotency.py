@@ -2,21 +2,55 @@
 
 The row's INSERT is the claim: the request whose INSERT wins calls Genesys; repeats find
 the row, and either read the winner's result or wait (briefly polling) until it has one.
-Transactions stay short, so no database lock is held while Genesys is called.
+Every claim carries a fresh `claim_token`; completion and release only touch the row while
+it still holds that token, so a request whose stale claim was taken over by another can
+neither delete nor overwrite the new owner's claim. Transactions stay short, so no
+database lock is held while Genesys is called.
 """
 
 import time
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import structlog
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from outbound.errors import DeliveryInProgress
 from outbound.models import DeliveryState, InboundMessage, InboundReceipt
 
+logger = structlog.get_logger(__name__)
+
 Delivery = TypeVar("Delivery", InboundMessage, InboundReceipt)
+
+
+def _claim_insert(*, model: type[Delivery], values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if taken."""
+    meta = model._meta
+    row = model(**values)  # resolves related objects to their ids
+    quote = connection.ops.quote_name
+    columns, params = [], []
+    for field in meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(quote(field.column or field.attname))
+        params.append(field.get_db_prep_save(getattr(row, field.attname), connection))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.fetchone()
+    return int(inserted[0]) if inserted else None
+
+
+def _stale_after() -> timedelta:
+    """A claim older than any call could take belongs to a process that died mid-call."""
+    return timedelta(seconds=settings.GENESYS_RETRY_BUDGET_S + 2 * settings.GENESYS_TIMEOUT_S)
 
 
 def delivery_claim(
@@ -24,32 +58,44 @@ def delivery_claim(
     model: type[Delivery],
     lookup: dict[str, Any],
     defaults: dict[str, Any] | None = None,
+    wait_s: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> tuple[Delivery, bool]:
-    """(row, True) when this request must call Genesys; (row, False) when it was done."""
-    deadline = monotonic() + settings.GENESYS_IDEMPOTENCY_WAIT_S
-    # A claim older than any call could take belongs to a process that died mid-call.
-    stale_after = timedelta(
-        seconds=settings.GENESYS_RETRY_BUDGET_S + 2 * settings.GENESYS_TIMEOUT_S
-    )
+    """(row, True) when this request must call Genesys; (row, False) when it was done.
+
+    While another request holds a fresh claim this waits up to `wait_s` (default
+    GENESYS_IDEMPOTENCY_WAIT_S) for its result, then raises DeliveryInProgress.
+    """
+    wait = settings.GENESYS_IDEMPOTENCY_WAIT_S if wait_s is None else wait_s
+    deadline = monotonic() + wait
     poll_s = 0.02
     while True:
         now = timezone.now()
-        row, created = model._default_manager.get_or_create(
+        token = uuid.uuid4()
+        values = {
             **lookup,
-            defaults={**(defaults or {}), "state": DeliveryState.PENDING, "claimed_at": now},
-        )
-        if created:
-            return row, True
+            **(defaults or {}),
+            "state": DeliveryState.PENDING,
+            "claimed_at": now,
+            "claim_token": token,
+            "created_at": now,
+        }
+        new_id = _claim_insert(model=model, values=values)
+        if new_id is not None:
+            return model(pk=new_id, **values), True
+        row = model._default_manager.filter(**lookup).first()
+        if row is None:  # released between our INSERT and SELECT: try again
+            continue
         if row.state == DeliveryState.SENT:
             return row, False
-        if row.claimed_at < now - stale_after:
+        if row.claimed_at < now - _stale_after():
             taken = model._default_manager.filter(
-                pk=row.pk, state=DeliveryState.PENDING, claimed_at=row.claimed_at
-            ).update(claimed_at=now)
+                pk=row.pk, state=DeliveryState.PENDING, claim_token=row.claim_token
+            ).update(claimed_at=now, claim_token=token)
             if taken:
-                row.claimed_at = now
+                logger.warning("delivery_claim_taken_over", model=model.__name__, pk=row.pk)
+                row.claimed_at, row.claim_token = now, token
                 return row, True
             continue
         if monotonic() >= deadline:
@@ -61,19 +107,41 @@ def delivery_claim(
         poll_s = min(poll_s * 2, 0.25)
 
 
-def delivery_complete(*, row: Delivery, **fields: Any) -> None:
-    """Record the Genesys result; repeats of the request now answer with it."""
+def delivery_complete(*, row: Delivery, **fields: Any) -> bool:
+    """Record the Genesys result, if this request still owns the claim; True if it did.
+
+    A request that lost its claim (it took longer than the stale limit and another took
+    over) leaves the row to the new owner, whose call Genesys de-duplicates.
+    """
     now = timezone.now()
-    model = type(row)
-    model._default_manager.filter(pk=row.pk).update(state=DeliveryState.SENT, sent_at=now, **fields)
+    updated = (
+        type(row)
+        ._default_manager.filter(
+            pk=row.pk, state=DeliveryState.PENDING, claim_token=row.claim_token
+        )
+        .update(state=DeliveryState.SENT, sent_at=now, **fields)
+    )
     for name, value in fields.items():
         setattr(row, name, value)
     row.state, row.sent_at = DeliveryState.SENT, now
+    if not updated:
+        logger.warning("delivery_claim_lost", model=type(row).__name__, pk=row.pk)
+    return bool(updated)
 
 
-def delivery_release(*, row: Delivery) -> None:
-    """Forget a claim whose Genesys call failed, so the same request may be retried."""
-    type(row)._default_manager.filter(pk=row.pk, state=DeliveryState.PENDING).delete()
+def delivery_release(*, row: Delivery) -> bool:
+    """Forget a claim whose Genesys call failed, so the same request may be retried.
+
+    Only this request's own claim: one taken over by another request stays.
+    """
+    deleted, _ = (
+        type(row)
+        ._default_manager.filter(
+            pk=row.pk, state=DeliveryState.PENDING, claim_token=row.claim_token
+        )
+        .delete()
+    )
+    return bool(deleted)
 
 
 def deliveries_purge(*, older_than: timedelta) -> int:

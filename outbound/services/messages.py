@@ -11,12 +11,13 @@ from typing import Any
 import structlog
 from django.db import transaction
 
-from outbound.errors import IntegrationInvalid
-from outbound.genesys import GenesysPermanentError
+from outbound.cache import CONVERSATIONS
+from outbound.genesys import GenesysClient, GenesysPermanentError
 from outbound.metrics import GENESYS_RECEIPTS_FAILED
 from outbound.models import InboundMessage, InboundReceipt
 from outbound.services.access import genesys_client
 from outbound.services.idempotency import delivery_claim, delivery_complete, delivery_release
+from outbound.services.integrations import integration_resolve
 from outbound.services.times import genesys_time
 from tenants.models import Integration, Tenant
 from tenants.services import conversation_record
@@ -59,31 +60,6 @@ WHATSAPP_ERROR_REASONS: dict[str, str] = {
 DEFAULT_REASON = "GeneralError"
 # How long Genesys shows the customer as typing; WhatsApp sends no "stopped" event.
 TYPING_DURATION_MS = 5000
-
-
-def integration_resolve(*, tenant: Tenant, integration_id: str | None) -> Integration:
-    """The integration a request names, or the tenant's only one when it names none."""
-    if integration_id:
-        # Another tenant's integration answers exactly like an unknown one.
-        integration = tenant.integrations.filter(integration_id=integration_id).first()
-        if integration is None:
-            raise IntegrationInvalid(
-                "No such integration for this tenant.",
-                errors={"integration_id": ["Unknown integration."]},
-            )
-        return integration
-    integrations = list(tenant.integrations.all()[:2])
-    if not integrations:
-        raise IntegrationInvalid(
-            "The tenant has no Open Messaging integration.",
-            errors={"integration_id": ["The tenant has no integration configured."]},
-        )
-    if len(integrations) > 1:
-        raise IntegrationInvalid(
-            "The tenant has several integrations; name one.",
-            errors={"integration_id": ["Required: the tenant has several integrations."]},
-        )
-    return integrations[0]
 
 
 def _recipient(person: dict[str, Any]) -> dict[str, str]:
@@ -178,13 +154,19 @@ def message_send(
     metadata: dict[str, str] | None = None,
     timestamp: datetime | None = None,
     integration_id: str | None = None,
+    genesys: GenesysClient | None = None,
+    claim_wait_s: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Send a customer message (or reply) once per (tenant, message_id); (result, first?)."""
+    """Send a customer message (or reply) once per (tenant, message_id); (result, first?).
+
+    The asynchronous worker passes its own `genesys` client and `claim_wait_s`=0.
+    """
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
     row, claimed = delivery_claim(
         model=InboundMessage,
         lookup={"tenant": tenant, "message_id": message_id},
         defaults={"integration": integration},
+        wait_s=claim_wait_s,
     )
     if not claimed:
         return _message_result(row), False
@@ -202,7 +184,7 @@ def message_send(
             timestamp=timestamp,
         )
     try:
-        client = genesys_client(tenant=tenant)
+        client = genesys or genesys_client(tenant=tenant)
         send = client.send_inbound_structured_response if reply else client.send_inbound_message
         answer = send(integration_id=integration.integration_id, message=body)
         genesys_message_id = str(answer.get("id") or "") if isinstance(answer, dict) else ""
@@ -234,14 +216,16 @@ def _message_record(
     customer_id: str,
 ) -> None:
     """Store Genesys' answer: repeats now get it, and the conversation maps to the tenant."""
-    if conversation_id:
-        # The webhook side resolves tenants by conversation id through this map.
+    if conversation_id and not CONVERSATIONS.get((tenant.pk, conversation_id)):
+        # The webhook side resolves tenants by conversation id through this map; a
+        # conversation this process has mapped already needs no second write.
         conversation_record(
             tenant=tenant,
             conversation_id=conversation_id,
             integration=integration,
             customer_id=customer_id,
         )
+        transaction.on_commit(lambda: CONVERSATIONS.put((tenant.pk, conversation_id), True))
     delivery_complete(
         row=row,
         integration=integration,
@@ -289,6 +273,8 @@ def receipt_send(
     timestamp: datetime | None = None,
     reason: dict[str, Any] | None = None,
     integration_id: str | None = None,
+    genesys: GenesysClient | None = None,
+    claim_wait_s: float | None = None,
 ) -> dict[str, Any]:
     """Forward a delivery status once per (tenant, message_id, status).
 
@@ -305,6 +291,7 @@ def receipt_send(
     row, claimed = delivery_claim(
         model=InboundReceipt,
         lookup={"tenant": tenant, "message_id": message_id, "status": status},
+        wait_s=claim_wait_s,
     )
     if not claimed:
         return {**result, "duplicate": True}
@@ -318,7 +305,7 @@ def receipt_send(
         timestamp=timestamp,
         reason=reason,
     )
-    client = genesys_client(tenant=tenant)
+    client = genesys or genesys_client(tenant=tenant)
     try:
         answer = client.send_inbound_receipt(
             integration_id=integration.integration_id, receipt=body
@@ -374,10 +361,14 @@ def typing_body(*, sender: dict[str, Any]) -> dict[str, Any]:
 
 
 def typing_send(
-    *, tenant: Tenant, sender: dict[str, Any], integration_id: str | None = None
+    *,
+    tenant: Tenant,
+    sender: dict[str, Any],
+    integration_id: str | None = None,
+    genesys: GenesysClient | None = None,
 ) -> dict[str, Any]:
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
-    genesys_client(tenant=tenant).send_inbound_event(
+    (genesys or genesys_client(tenant=tenant)).send_inbound_event(
         integration_id=integration.integration_id, event=typing_body(sender=sender)
     )
     return {"integration_id": integration.integration_id}

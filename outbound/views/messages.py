@@ -20,6 +20,7 @@ from outbound.serializers import (
     JsonNamedSerializer,
     StrictSerializer,
 )
+from outbound.services.accept import message_accept, receipt_accept, typing_accept
 from outbound.services.attachments import attachments_resolve
 from outbound.services.messages import (
     RECEIPT_STATUSES,
@@ -27,6 +28,12 @@ from outbound.services.messages import (
     message_send,
     receipt_send,
     typing_send,
+)
+from outbound.views.asynchronous import (
+    PREFER_PARAMETER,
+    MessageStateSerializer,
+    accepted,
+    prefers_async,
 )
 from outbound.views.base import (
     BODY_PROBLEMS,
@@ -66,7 +73,8 @@ class MessageCreateApi(TenantApi):
     """Send a customer's WhatsApp message, or reply to an agent's choice, to Genesys.
 
     Idempotent on (tenant, message_id): a repeat answers 200 with the first result and
-    makes no second Genesys call.
+    makes no second Genesys call. With `Prefer: respond-async`: 202 once stored, delivered
+    later (a repeat answers 202 with the current state).
     """
 
     class InputSerializer(StrictSerializer, JsonNamedSerializer):
@@ -136,9 +144,14 @@ class MessageCreateApi(TenantApi):
         operation_id="messages_create",
         summary="Send a customer message to Genesys (idempotent on message_id)",
         request=InputSerializer,
+        parameters=[PREFER_PARAMETER],
         responses={
             201: OpenApiResponse(OutputSerializer, description="Sent now."),
             200: OpenApiResponse(OutputSerializer, description="A repeat: the first result."),
+            202: OpenApiResponse(
+                MessageStateSerializer,
+                description="`Prefer: respond-async`: stored, delivered later (or a repeat).",
+            ),
             **problems(*BODY_PROBLEMS, 409, *UPSTREAM_PROBLEMS),
         },
     )
@@ -151,6 +164,9 @@ class MessageCreateApi(TenantApi):
             fields["attachments"] = attachments_resolve(
                 tenant=self.tenant, attachments=fields["attachments"]
             )
+        if prefers_async(request):
+            state, _ = message_accept(tenant=self.tenant, sender=fields.pop("from"), **fields)
+            return accepted(MessageStateSerializer(state).data)
         result, created = message_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
         return Response(self.OutputSerializer(result).data, status=201 if created else 200)
 
@@ -192,6 +208,9 @@ class ReceiptCreateApi(TenantApi):
             allow_null=True, help_text="Null for `sent`, which is recorded, never sent."
         )
         duplicate = serializers.BooleanField(help_text="Already forwarded before.")
+        state = serializers.CharField(
+            required=False, help_text="`Prefer: respond-async` only: the delivery state."
+        )
 
         class Meta:
             ref_name = "ReceiptCreateOutput"
@@ -200,12 +219,16 @@ class ReceiptCreateApi(TenantApi):
         operation_id="receipts_create",
         summary="Forward a WhatsApp delivery status of an agent message",
         request=InputSerializer,
+        parameters=[PREFER_PARAMETER],
         responses={202: OutputSerializer, **problems(*BODY_PROBLEMS, 409, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if prefers_async(request):
+            queued = receipt_accept(tenant=self.tenant, recipient=fields.pop("to"), **fields)
+            return accepted(self.OutputSerializer(queued).data)
         result = receipt_send(tenant=self.tenant, recipient=fields.pop("to"), **fields)
         return Response(self.OutputSerializer(result).data, status=202)
 
@@ -223,6 +246,9 @@ class TypingCreateApi(TenantApi):
 
     class OutputSerializer(serializers.Serializer):
         integration_id = serializers.CharField()
+        state = serializers.CharField(
+            required=False, help_text="`Prefer: respond-async` only: the delivery state."
+        )
 
         class Meta:
             ref_name = "TypingCreateOutput"
@@ -231,11 +257,15 @@ class TypingCreateApi(TenantApi):
         operation_id="typing_create",
         summary="The customer is typing",
         request=InputSerializer,
+        parameters=[PREFER_PARAMETER],
         responses={202: OutputSerializer, **problems(*BODY_PROBLEMS, *UPSTREAM_PROBLEMS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if prefers_async(request):
+            queued = typing_accept(tenant=self.tenant, sender=fields.pop("from"), **fields)
+            return accepted(self.OutputSerializer(queued).data)
         result = typing_send(tenant=self.tenant, sender=fields.pop("from"), **fields)
         return Response(self.OutputSerializer(result).data, status=202)

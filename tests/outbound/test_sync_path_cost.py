@@ -1,0 +1,88 @@
+"""What one synchronous POST messages costs the database, counted on PostgreSQL.
+
+Statements are what Django sends (CaptureQueriesContext); commits are explicit ones
+(transaction.atomic blocks); every statement run outside a block is its own autocommit
+transaction. docs/benchmarks.md has the figures before and after.
+"""
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from outbound.models import InboundMessage
+from tenants.models import Integration
+from tests.outbound.conftest import CONVERSATION_ID, INBOUND_URL
+
+URL = "/api/v1/tenants/acme/messages"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Transactions:
+    """Counts explicit commits and statements run in autocommit."""
+
+    def __init__(self) -> None:
+        self.commits = 0
+        self.autocommit_statements = 0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        if not connection.in_atomic_block and connection.get_autocommit():
+            self.autocommit_statements += 1
+        return execute(sql, *args)
+
+
+@contextlib.contextmanager
+def counting() -> Iterator[Transactions]:
+    counter = Transactions()
+    real_commit = connection.commit
+
+    def commit() -> None:
+        counter.commits += 1
+        real_commit()
+
+    connection.commit = commit  # type: ignore[method-assign]  # counted, restored below
+    try:
+        with connection.execute_wrapper(counter):
+            yield counter
+    finally:
+        del connection.commit
+
+
+def message(n: int) -> dict[str, Any]:
+    return {"message_id": f"wamid.cost.{n}", "from": {"id": "+15550123456"}, "text": f"m{n}"}
+
+
+def test_a_synchronous_message_costs_at_most_six_statements_and_two_commits(
+    integration: Integration,
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    token_endpoint: Any,
+) -> None:
+    sent = genesys.post(INBOUND_URL, json={"id": "g-1", "conversationId": CONVERSATION_ID})
+    # The first call of a process fills its caches (key, integration, token, conversation).
+    assert authed_client.post(URL, message(0), format="json").status_code == 201
+
+    with CaptureQueriesContext(connection) as queries, counting() as counter:
+        response = authed_client.post(URL, message(1), format="json")
+    assert response.status_code == 201
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) <= 6, statements
+    assert counter.commits <= 2, statements
+    # Every transaction, explicit or single-statement autocommit.
+    assert counter.commits + counter.autocommit_statements <= 3, statements
+    # The claim is one INSERT ... ON CONFLICT, the bucket one UPDATE ... RETURNING:
+    # no row is locked across statements, no savepoints, no get_or_create.
+    assert not [sql for sql in statements if "FOR UPDATE" in sql.upper()]
+    assert not [sql for sql in statements if sql.upper().startswith("SAVEPOINT")]
+    assert any("ON CONFLICT" in sql.upper() for sql in statements)
+    assert any(
+        "outbound_genesysratelimit" in sql and "RETURNING" in sql.upper() for sql in statements
+    )
+    assert sent.call_count == 2
+    assert InboundMessage.objects.filter(genesys_message_id="g-1").count() == 2
