@@ -149,6 +149,14 @@ class Control:
                         if isinstance(item.get("attachment"), dict)
                     ],
                     "files": message.get("files", []),
+                    "button_response": next(
+                        (
+                            item["buttonResponse"]
+                            for item in message["normalized"].get("content") or []
+                            if isinstance(item.get("buttonResponse"), dict)
+                        ),
+                        None,
+                    ),
                 }
                 for message in found["messages"]
             ]

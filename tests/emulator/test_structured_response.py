@@ -72,6 +72,9 @@ def test_a_tap_is_answered_like_genesys_and_listed_with_its_button(
     listed_ids = [m["messageId"] for m in customer["messages"][0]["messages"]]
     assert listed_ids[-1] == answer["id"]
     assert len(listed_ids) == 2  # the first text, then the tap
+    view = genesys.call("GET", f"/emulator/conversations/{offered['conversation_id']}").json()
+    assert view["messages"][-1]["button_response"]["payload"] == "TRACK_ORDER"
+    assert view["messages"][0]["button_response"] is None
 
 
 def test_a_repeated_message_id_gets_the_first_answer_and_adds_nothing(
