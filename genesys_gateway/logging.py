@@ -1,5 +1,6 @@
 """JSON log lines on stdout, with request id, tenant and conversation id when known."""
 
+import functools
 import logging
 import logging.config
 import re
@@ -14,8 +15,16 @@ _SECRET_KEY = re.compile(r"secret|password|token|authorization|api_key|signature
 
 
 _REDACTED = "[redacted]"
+# Most values of a log line; returned as they are without the slower Mapping check.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 # Deeper than any payload we log; past it a value is dropped rather than walked forever.
 _MAX_DEPTH = 12
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    # Log lines mostly repeat the same few keys: each is matched once, not per line.
+    return bool(_SECRET_KEY.search(key))
 
 
 def _redacted(value: Any, depth: int) -> Any:
@@ -25,10 +34,12 @@ def _redacted(value: Any, depth: int) -> Any:
     """
     if depth > _MAX_DEPTH:
         return _REDACTED
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Mapping):
         return {
             key: _REDACTED
-            if isinstance(key, str) and _SECRET_KEY.search(key) and item is not None
+            if isinstance(key, str) and _is_secret_key(key) and item is not None
             else _redacted(item, depth + 1)
             for key, item in value.items()
         }

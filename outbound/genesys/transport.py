@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 import structlog
@@ -128,8 +129,42 @@ class _Failure:
 # --- The session -------------------------------------------------------------------------
 
 
+class _Session(requests.Session):
+    """A session that reads the environment's proxy and CA-bundle settings once per host.
+
+    requests scans all of os.environ (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, ...) on
+    every request: the largest single cost of a call to Genesys in the gateway's profile
+    (docs/benchmarks.md). The answer depends only on the scheme and host, and the
+    environment of a running process does not change, so it is kept per (scheme, host).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Values are requests' own settings dicts (typed only in its stubs).
+        self._environment: dict[tuple[Any, ...], Any] = {}
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        if proxies or not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(str(url))
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        merged = self._environment.get(key)
+        if merged is None:
+            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if len(self._environment) < _ENVIRONMENT_CACHE_SIZE:
+                self._environment[key] = merged
+        # A copy: requests may change the proxies it is given.
+        return {**merged, "proxies": dict(merged["proxies"])}
+
+
+# Genesys regions and emulators: a handful of hosts; the cap only bounds a surprise.
+_ENVIRONMENT_CACHE_SIZE = 64
+
+
 def _new_session() -> requests.Session:
-    session = requests.Session()
+    session = _Session()
     # Our own loop retries; urllib3's would not know the budget or the safety rules.
     adapter = HTTPAdapter(
         pool_connections=10, pool_maxsize=settings.GENESYS_POOL_MAXSIZE, max_retries=0

@@ -107,23 +107,50 @@ def delivery_claim(
         poll_s = min(poll_s * 2, 0.25)
 
 
+def _claimed_update(*, row: Delivery, values: dict[str, Any]) -> int:
+    """UPDATE the row while it still holds this request's claim; how many rows changed.
+
+    Written out rather than through QuerySet.update(), which builds the same statement at
+    several times the CPU cost on every message (docs/benchmarks.md).
+    """
+    meta = row._meta
+    fields = {field.name: field for field in meta.concrete_fields}
+
+    def column(name: str) -> str:
+        return connection.ops.quote_name(fields[name].column or fields[name].attname)
+
+    assignments, params = [], []
+    for name, value in values.items():
+        if fields[name].is_relation:
+            value = getattr(value, "pk", value)  # a related row is stored as its id
+        assignments.append(f"{column(name)} = %s")
+        params.append(fields[name].get_db_prep_save(value, connection))
+    state, token = fields["state"], fields["claim_token"]
+    sql = (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {column(meta.pk.name)} = %s AND {column('state')} = %s "
+        f"AND {column('claim_token')} = %s"
+    )
+    params += [
+        row.pk,
+        state.get_db_prep_save(DeliveryState.PENDING, connection),
+        token.get_db_prep_save(row.claim_token, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
 def delivery_complete(*, row: Delivery, **fields: Any) -> bool:
     """Record the Genesys result, if this request still owns the claim; True if it did.
 
     A request that lost its claim (it took longer than the stale limit and another took
     over) leaves the row to the new owner, whose call Genesys de-duplicates.
     """
-    now = timezone.now()
-    updated = (
-        type(row)
-        ._default_manager.filter(
-            pk=row.pk, state=DeliveryState.PENDING, claim_token=row.claim_token
-        )
-        .update(state=DeliveryState.SENT, sent_at=now, **fields)
-    )
-    for name, value in fields.items():
+    values = {**fields, "state": DeliveryState.SENT, "sent_at": timezone.now()}
+    updated = _claimed_update(row=row, values=values)
+    for name, value in values.items():
         setattr(row, name, value)
-    row.state, row.sent_at = DeliveryState.SENT, now
     if not updated:
         logger.warning("delivery_claim_lost", model=type(row).__name__, pk=row.pk)
     return bool(updated)

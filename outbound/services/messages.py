@@ -205,7 +205,6 @@ def message_send(
     return _message_result(row), True
 
 
-@transaction.atomic
 def _message_record(
     *,
     tenant: Tenant,
@@ -216,9 +215,19 @@ def _message_record(
     customer_id: str,
 ) -> None:
     """Store Genesys' answer: repeats now get it, and the conversation maps to the tenant."""
-    if conversation_id and not CONVERSATIONS.get((tenant.pk, conversation_id)):
-        # The webhook side resolves tenants by conversation id through this map; a
-        # conversation this process has mapped already needs no second write.
+    result = {
+        "integration": integration,
+        "genesys_message_id": genesys_message_id,
+        "conversation_id": conversation_id,
+    }
+    if not conversation_id or CONVERSATIONS.get((tenant.pk, conversation_id)):
+        # One UPDATE on its own needs no transaction: BEGIN and COMMIT would be two more
+        # round trips to the database on every message.
+        delivery_complete(row=row, **result)
+        return
+    # The webhook side resolves tenants by conversation id through this map; a
+    # conversation this process has mapped already needs no second write.
+    with transaction.atomic():
         conversation_record(
             tenant=tenant,
             conversation_id=conversation_id,
@@ -226,12 +235,7 @@ def _message_record(
             customer_id=customer_id,
         )
         transaction.on_commit(lambda: CONVERSATIONS.put((tenant.pk, conversation_id), True))
-    delivery_complete(
-        row=row,
-        integration=integration,
-        genesys_message_id=genesys_message_id,
-        conversation_id=conversation_id,
-    )
+        delivery_complete(row=row, **result)
 
 
 def receipt_body(

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from outbound.models import InboundMessage
+from outbound.models import DeliveryState, InboundMessage
 from tenants.models import Integration
 from tests.outbound.conftest import CONVERSATION_ID, INBOUND_URL
 
@@ -86,3 +86,30 @@ def test_a_synchronous_message_costs_at_most_six_statements_and_two_commits(
     )
     assert sent.call_count == 2
     assert InboundMessage.objects.filter(genesys_message_id="g-1").count() == 2
+
+
+def test_a_warm_synchronous_message_opens_no_transaction(
+    integration: Integration,
+    authed_client: APIClient,
+    genesys: responses.RequestsMock,
+    token_endpoint: Any,
+) -> None:
+    """The claim, the bucket and the result are three autocommit statements: no BEGIN and
+    COMMIT round trips around any of them once the conversation is mapped."""
+    genesys.post(INBOUND_URL, json={"id": "g-2", "conversationId": CONVERSATION_ID})
+    assert authed_client.post(URL, message(10), format="json").status_code == 201
+
+    with CaptureQueriesContext(connection) as queries, counting() as counter:
+        response = authed_client.post(URL, message(11), format="json")
+    assert response.status_code == 201
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert counter.commits == 0, statements
+    assert counter.autocommit_statements == 3, statements
+    assert len(statements) == 3, statements
+    row = InboundMessage.objects.get(message_id="wamid.cost.11")
+    assert (row.state, row.genesys_message_id, row.conversation_id) == (
+        DeliveryState.SENT,
+        "g-2",
+        CONVERSATION_ID,
+    )
+    assert row.sent_at is not None
