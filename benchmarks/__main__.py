@@ -1,6 +1,6 @@
 """Run the benchmarks and print a summary of their ratios.
 
-    python -m benchmarks                 # all: relay, ingest, outbound, media
+    python -m benchmarks                 # all: relay, latency, relay-rss, ingest, outbound, media
     python -m benchmarks ingest          # one (or several) by name
     python -m benchmarks.ingest --help   # one with its own options
 
@@ -14,10 +14,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import ingest, media, outbound, relay
+from benchmarks import ingest, media, outbound, relay, relay_e2e
 
 BENCHMARKS: dict[str, Callable[[list[str]], dict[str, float]]] = {
     "relay": relay.main,
+    "latency": lambda argv: relay_e2e.main(["latency", *argv]),
+    "relay-rss": lambda argv: relay_e2e.main(["rss", *argv]),
     "ingest": ingest.main,
     "outbound": outbound.main,
     "media": media.main,
