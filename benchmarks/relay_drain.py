@@ -6,7 +6,7 @@ to a durable queue bound `#`. The baseline publishes the same messages (same bod
 routing keys and batch size) with plain py-amqp and one confirm wait per batch, to the
 same queue, in the same run. Figures are ratios to it, and two relays to one.
 
-    python -m benchmarks.relay_drain [--rows 100000] [--batch 100] [--relay-batch 100]
+    python -m benchmarks.relay_drain [--rows 100000] [--batch 250] [--relay-batch 250]
         [--keys 2000,20] [--verify-order]
 
 --verify-order reads the queue after the two-relay drain and checks that every key's
@@ -179,7 +179,7 @@ def _relays_drain(db_url: str, env: dict[str, str], *, relays: int, rows: int, l
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=100, help="the baseline's confirm batch")
+    parser.add_argument("--batch", type=int, default=250, help="the baseline's confirm batch")
     parser.add_argument(
         "--relay-batch", type=int, default=None, help="OUTBOX_RELAY_BATCH_SIZE (default: --batch)"
     )
