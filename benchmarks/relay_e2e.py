@@ -131,13 +131,17 @@ class Stack:
     secret: str
     started_at: float = 0.0  # time.time() when the measured load began
 
-    def load(self, name: str, *, rate: float, seconds: float, delay_ms: int) -> WrkResult:
+    def load(
+        self, name: str, *, rate: float, seconds: float, delay_ms: int, measured: bool = False
+    ) -> WrkResult:
         """One wrk run with bodies of its own: a body sent twice would be a duplicate."""
         bodies = _gateway_bodies(
             self.work / f"bodies-{uuid.uuid4().hex[:6]}", integration_id=self.integration_id,
             secret=self.secret, prefix=uuid.uuid4().hex[:8],
             count=int(rate * 1.5 * seconds / WRK_THREADS) + 100,
         )  # fmt: skip
+        if measured:  # the clock starts once the bodies are written
+            self.started_at = time.time()
         result = wrk_run(
             name, base_url=self.url, path=PATH, seconds=seconds, threads=WRK_THREADS,
             connections=CONNECTIONS, bodies=bodies, delay_ms=delay_ms,
@@ -156,8 +160,9 @@ class Stack:
             latency_ms = max(0.0, CONNECTIONS * 1000 / max(warm.throughput, 1) - delay)
             delay = max(1, round(CONNECTIONS * 1000 / rate - latency_ms))
         time.sleep(2)  # the warm-ups' events are consumed before the clock starts
-        self.started_at = time.time()
-        return self.load(f"steady {rate:.0f}/s", rate=rate, seconds=seconds, delay_ms=delay)
+        return self.load(
+            f"steady {rate:.0f}/s", rate=rate, seconds=seconds, delay_ms=delay, measured=True
+        )
 
 
 @contextmanager
