@@ -1,6 +1,10 @@
 """Run the benchmarks and print a summary of their ratios.
 
+<<<<<<< HEAD
     python -m benchmarks                 # all: relay, ingest, outbound (sync + async), media
+=======
+    python -m benchmarks                 # all: relay, latency, relay-rss, ingest, outbound, media
+>>>>>>> wip-relay2
     python -m benchmarks ingest          # one (or several) by name
     python -m benchmarks.ingest --help   # one with its own options
 
@@ -14,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import ingest, media, outbound, outbound_async, relay
+from benchmarks import ingest, media, outbound, outbound_async, relay, relay_e2e
 
 
 def _outbound(argv: list[str]) -> dict[str, float]:
@@ -26,6 +30,8 @@ def _outbound(argv: list[str]) -> dict[str, float]:
 
 BENCHMARKS: dict[str, Callable[[list[str]], dict[str, float]]] = {
     "relay": relay.main,
+    "latency": lambda argv: relay_e2e.main(["latency", *argv]),
+    "relay-rss": lambda argv: relay_e2e.main(["rss", *argv]),
     "ingest": ingest.main,
     "outbound": _outbound,
     "media": media.main,

@@ -6,12 +6,17 @@ to a durable queue bound `#`. The baseline publishes the same messages (same bod
 routing keys and batch size) with plain py-amqp and one confirm wait per batch, to the
 same queue, in the same run. Figures are ratios to it, and two relays to one.
 
-    python -m benchmarks.relay_drain [--rows 100000] [--batch 100] [--relay-batch 100]
+    python -m benchmarks.relay_drain [--rows 100000] [--batch 250] [--relay-batch 250]
+        [--keys 2000,20] [--verify-order]
+
+--verify-order reads the queue after the two-relay drain and checks that every key's
+events arrived complete and in order (`make bench` leaves it off: it adds a consume pass).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import time
@@ -100,6 +105,39 @@ def _bare_publish(db_url: str, broker_url: str, *, batch: int) -> float:
     return len(rows) / seconds
 
 
+def _verify_order(broker_url: str, queue: str, *, rows: int) -> int:
+    """Consume the queue; fail unless each key's seq rises and every row came. Duplicates
+    (same id again) are allowed and counted: a relay publishes at least once."""
+    broker = _broker(broker_url)
+    channel = broker.channel()
+    channel.basic_qos(0, 1000, False)
+    last: dict[str, int] = {}
+    seen: set[str] = set()
+    duplicates = 0
+
+    def check(message: amqp.Message) -> None:
+        nonlocal duplicates
+        event = json.loads(message.body)
+        if event["id"] in seen:
+            duplicates += 1
+            return
+        seen.add(event["id"])
+        key, seq = event["subject"], event["data"]["seq"]
+        if seq <= last.get(key, 0):
+            raise SystemExit(f"drain: {key} out of order: {seq} after {last[key]}")
+        last[key] = seq
+
+    channel.basic_consume(queue, callback=check, no_ack=True)
+    try:
+        while len(seen) < rows:
+            broker.drain_events(timeout=10)
+    except TimeoutError:
+        raise SystemExit(f"drain: only {len(seen)} of {rows} events in the queue") from None
+    finally:
+        broker.close()
+    return duplicates
+
+
 def _relays_drain(db_url: str, env: dict[str, str], *, relays: int, rows: int, log: Path) -> float:
     children = [
         subprocess.Popen(
@@ -141,10 +179,14 @@ def _relays_drain(db_url: str, env: dict[str, str], *, relays: int, rows: int, l
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=100, help="the baseline's confirm batch")
+    parser.add_argument("--batch", type=int, default=250, help="the baseline's confirm batch")
     parser.add_argument(
         "--relay-batch", type=int, default=None, help="OUTBOX_RELAY_BATCH_SIZE (default: --batch)"
     )
+    parser.add_argument(
+        "--keys", default="2000,20", help="ordering keys per backlog, comma-separated"
+    )
+    parser.add_argument("--verify-order", action="store_true", help="check the two-relay drain")
     args = parser.parse_args(argv)
     broker_url = os.environ.get("EVENTS_BROKER_URL") or os.environ["CELERY_BROKER_URL"]
     db_url = _scratch_database(os.environ["DATABASE_URL"])
@@ -168,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         channel.queue_declare(queue, durable=True, auto_delete=False)
         channel.queue_bind(queue, EXCHANGE, "#")
         try:
-            for keys in (2000, 20):
+            for keys in (int(k) for k in args.keys.split(",")):
                 _fill(db_url, rows=args.rows, keys=keys)
                 bare = _bare_publish(db_url, broker_url, batch=args.batch)
                 channel.queue_purge(queue)
@@ -176,6 +218,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 channel.queue_purge(queue)
                 _fill(db_url, rows=args.rows, keys=keys)
                 two = _relays_drain(db_url, env, relays=2, rows=args.rows, log=work)
+                if args.verify_order:
+                    duplicates = _verify_order(broker_url, queue, rows=args.rows)
+                    print(f"  order verified: {keys} keys in order, {duplicates} duplicates")
                 channel.queue_purge(queue)
                 print(
                     f"drain {args.rows} rows over {keys} keys, batch {args.batch}"

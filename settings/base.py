@@ -274,7 +274,7 @@ METRICS_DB_CACHE_S = env.float("METRICS_DB_CACHE_S", default=5.0)
 
 # --- Outbox relay ----------------------------------------------------------------------
 # See docs/relay.md. Rows per claim (one per ordering key) and per confirm wait.
-OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=100)
+OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=250)
 # A claim looks at the oldest FACTOR x batch due rows to pick its ordering keys (docs/relay.md).
 OUTBOX_RELAY_WINDOW_FACTOR = env.int("OUTBOX_RELAY_WINDOW_FACTOR", default=4)
 # Broker rejections/returns a row may suffer before it is dead-lettered.
