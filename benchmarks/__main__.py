@@ -1,10 +1,7 @@
 """Run the benchmarks and print a summary of their ratios.
 
-<<<<<<< HEAD
-    python -m benchmarks                 # all: relay, ingest, outbound (sync + async), media
-=======
-    python -m benchmarks                 # all: relay, latency, relay-rss, ingest, outbound, media
->>>>>>> wip-relay2
+    python -m benchmarks                 # all: relay, latency, relay-rss, ingest,
+                                         # outbound (sync + async), media
     python -m benchmarks ingest          # one (or several) by name
     python -m benchmarks.ingest --help   # one with its own options
 
