@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from genesys_gateway.backoff import backoff_capped
 from genesys_gateway.problems import ProblemError
+from genesys_gateway.sql import insert_once
 from outbound.errors import DeliveryInProgress
 from outbound.genesys import (
     GenesysClient,
@@ -80,33 +81,11 @@ def delivery_enqueue(
         give_up_at=now + timedelta(seconds=settings.GENESYS_DELIVERY_MAX_AGE_S),
         created_at=now,
     )
-    new_id = _insert_once(delivery)
-    if new_id is None:
+    if insert_once(delivery) is None:
         existing = OutboundDelivery.objects.get(tenant=tenant, kind=kind, key=key)
         return Accepted(existing, created=False)
-    delivery.pk = new_id
-    delivery._state.adding = False
     transaction.on_commit(deliveries_wake)
     return Accepted(delivery, created=True)
-
-
-def _insert_once(delivery: OutboundDelivery) -> int | None:
-    meta = OutboundDelivery._meta
-    quote = connection.ops.quote_name
-    columns, params = [], []
-    for field in meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(quote(field.column or field.attname))
-        params.append(field.get_db_prep_save(getattr(delivery, field.attname), connection))
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
 
 
 # --- Claiming ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from genesys_gateway.sql import insert_once
 from outbound.errors import DeliveryInProgress
 from outbound.models import DeliveryState, InboundMessage, InboundReceipt
 
@@ -28,24 +29,8 @@ Delivery = TypeVar("Delivery", InboundMessage, InboundReceipt)
 
 
 def _claim_insert(*, model: type[Delivery], values: dict[str, Any]) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if taken."""
-    meta = model._meta
-    row = model(**values)  # resolves related objects to their ids
-    quote = connection.ops.quote_name
-    columns, params = [], []
-    for field in meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(quote(field.column or field.attname))
-        params.append(field.get_db_prep_save(getattr(row, field.attname), connection))
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        inserted = cursor.fetchone()
-    return int(inserted[0]) if inserted else None
+    """The new claim row's id, or None when the key is taken."""
+    return insert_once(model(**values))
 
 
 def _stale_after() -> timedelta:

@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
-from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
 from genesys_gateway.event_sink import SinkEvent
+from genesys_gateway.sql import insert_once
 from tenants.models import Tenant
 from webhooks.models import OutboxMessage
 from webhooks.outbox.wakeup import relay_wake
@@ -23,11 +23,7 @@ logger = structlog.get_logger(__name__)
 def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | None:
     """Store one event; None when (tenant, event id) is stored already (a redelivery).
 
-    Inside the webhook's transaction, or alone in autocommit. INSERT ... ON CONFLICT DO
-    NOTHING RETURNING: when a concurrent delivery of the same event is inserting too,
-    PostgreSQL makes this statement wait for that transaction and then insert nothing,
-    without an error that would abort ours. One round trip, where a savepoint around a
-    plain INSERT takes three.
+    Inside the webhook's transaction, or alone in autocommit (see `insert_once`).
     """
     message = OutboxMessage(
         tenant=tenant,
@@ -38,31 +34,8 @@ def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | No
         cloud_event=cloud_event_build(event=event, tenant_slug=tenant.slug),
         status=OutboxMessage.Status.PENDING if event.published else OutboxMessage.Status.IGNORED,
     )
-    meta = OutboxMessage._meta
-    pk_column = meta.pk.column if meta.pk else None
-    assert pk_column
-    columns, params = [], []
-    for model_field in meta.concrete_fields:
-        # pre_save fills created_at; get_db_prep_save adapts JSON and times per backend.
-        value = model_field.pre_save(message, add=True)
-        if model_field.primary_key or isinstance(value, DatabaseDefault):
-            continue  # the database fills these in
-        columns.append(model_field.column or model_field.attname)
-        params.append(model_field.get_db_prep_save(value, connection))
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({quote('tenant_id')}, {quote('event_id')}) DO NOTHING "
-        f"RETURNING {quote(pk_column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    if insert_once(message, conflict_columns=("tenant_id", "event_id")) is None:
         return None
-    message.pk = row[0]
-    message._state.adding = False
     return message
 
 
