@@ -161,3 +161,11 @@ def _process_caches_cleared() -> Iterator[None]:
     caches_clear()
     yield
     caches_clear()
+
+
+def subprocess_database_url() -> str:
+    """DATABASE_URL of the test database, for the gateway processes a test starts."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

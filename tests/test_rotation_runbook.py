@@ -16,11 +16,11 @@ import pytest
 import responses
 from cryptography.fernet import Fernet
 from django.core.management import call_command
-from django.db import connection
 from django.test import override_settings
 
 from tenants import crypto, services
 from tenants.models import Integration, Tenant
+from tests.conftest import subprocess_database_url
 
 REPO = Path(__file__).resolve().parent.parent
 OLD = "8S4vNHLPm4-Ki3wnomA1U4Q_kfn0E0dO3xb4rnEGBQo="  # the key of settings/test.py
@@ -37,13 +37,12 @@ RUNBOOK_STEPS = [
 
 
 def _manage(*args: str, keys: list[str]) -> subprocess.CompletedProcess[str]:
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.base",
         "SECRET_KEY": SECRET_KEY,
         "FIELD_ENCRYPTION_KEYS": ",".join(keys),
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": subprocess_database_url(),
     }
     env.pop("DEBUG", None)
     return subprocess.run(

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from emulator.server import Emulator
 from outbound.models import OutboundDelivery, QueuedState
+from tests.conftest import subprocess_database_url
 from tests.e2e.conftest import INTEGRATION_ID, EmulatorClient, Events, Gateway, poll
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,11 +40,10 @@ WORKER_ENV = {
 
 
 def worker_env(**overrides: str) -> dict[str, str]:
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": subprocess_database_url(),
         "OUTBOX_WAKE_CELERY": "false",
         "PYTHONUNBUFFERED": "1",
         **WORKER_ENV,

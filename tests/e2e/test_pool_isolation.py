@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.db import connection
 
 from emulator.config import Config
 from emulator.server import Emulator
 from tenants import services
+from tests.conftest import subprocess_database_url
 from tests.e2e.conftest import poll
 from webhooks.models import OutboxMessage
 from webhooks.signatures import signature_compute
@@ -48,11 +48,10 @@ def _port(n: int) -> int:
 
 
 def _gunicorn(pool: str, port: int, log: Path, **extra: str) -> subprocess.Popen[bytes]:
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.base",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": subprocess_database_url(),
         "FIELD_ENCRYPTION_KEYS": ",".join(settings_keys()),
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.db import connection
 
 from tenants import services as tenant_services
+from tests.conftest import subprocess_database_url
 
 REPO = Path(__file__).resolve().parents[2]
 PORT = 27000 + int(os.environ.get("GW_PORT_OFFSET", "0"))
@@ -79,12 +79,11 @@ def live_gateway(transactional_db: None, tmp_path: Path) -> Iterator[LiveGateway
         client_secret="client-secret-value-1234",
     )
     _, key = tenant_services.api_key_create(tenant=tenant, name="live")
-    db = connection.settings_dict
     url = f"http://127.0.0.1:{PORT}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": subprocess_database_url(),
         "MEDIA_ROOT": str(tmp_path / "media"),
         "MEDIA_PUBLIC_BASE_URL": url,
         "GUNICORN_BIND": f"127.0.0.1:{PORT}",

@@ -22,10 +22,11 @@ import amqp
 import amqp.exceptions
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from kombu.utils.url import parse_url
 
 from tenants.models import Tenant
+from tests.conftest import subprocess_database_url
 from webhooks.models import OutboxMessage
 from webhooks.outbox.exchange import events_exchange_declare
 from webhooks.outbox.wakeup import relay_wake
@@ -193,11 +194,10 @@ def services(*args: str) -> None:
 
 def relay_env(**overrides: str) -> dict[str, str]:
     """Environment for a relay subprocess: the test database, fast polling and reconnects."""
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": subprocess_database_url(),
         "OUTBOX_RELAY_POLL_S": "0.1",
         "OUTBOX_RELAY_RECONNECT_MAX_S": "1",
         "OUTBOX_RELAY_CONNECT_TIMEOUT_S": "1",

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from tenants.models import Integration, Tenant
+from tests.conftest import subprocess_database_url
 
 REPO = Path(__file__).resolve().parents[2]
 INTEGRATION_ID = "6f1c2a9e-3b7d-4c1e-9a52-0d8e4b7f1a23"
@@ -54,11 +54,10 @@ def test_an_empty_stdin_is_refused_like_an_empty_secret() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_process_takes_the_secret_from_its_stdin() -> None:
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": subprocess_database_url(),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "tenant", "create", "piped", "--name", "P",
