@@ -135,6 +135,25 @@ def _token(emulator_url: str) -> str:
 EMULATOR_COMMAND = [harness.PYTHON, "-m", "emulator"]
 
 
+def emulator_command_for(integration_id: str) -> list[str]:
+    """The emulator the benchmark gateway's demo tenant is wired to."""
+    return [
+        *EMULATOR_COMMAND,
+        "--port",
+        str(harness.EMULATOR_PORT),
+        "--gateway-url",
+        f"http://127.0.0.1:{harness.GATEWAY_PORT}",
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--integration-id",
+        integration_id,
+        "--webhook-secret",
+        WEBHOOK_SECRET,
+    ]
+
+
 def run(*, seconds: float, rounds: int, processes: int, threads: int) -> dict[str, float]:
     run_id = uuid.uuid4().hex[:8]
     slug = f"bench-{run_id}"
@@ -147,21 +166,7 @@ def run(*, seconds: float, rounds: int, processes: int, threads: int) -> dict[st
             GENESYS_RATE_LIMIT_PER_MINUTE="100000000",
             GENESYS_RATE_LIMIT_BURST="100000",
         )
-        emulator_command = [
-            *EMULATOR_COMMAND,
-            "--port",
-            str(harness.EMULATOR_PORT),
-            "--gateway-url",
-            f"http://127.0.0.1:{harness.GATEWAY_PORT}",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-            "--integration-id",
-            integration_id,
-            "--webhook-secret",
-            WEBHOOK_SECRET,
-        ]
+        emulator_command = emulator_command_for(integration_id)
         with harness.process(
             "emulator",
             emulator_command,

@@ -37,7 +37,7 @@ import psycopg
 import requests
 
 from benchmarks import harness
-from benchmarks.outbound import CLIENT_ID, CLIENT_SECRET, EMULATOR_COMMAND, WEBHOOK_SECRET, _setup
+from benchmarks.outbound import _setup, emulator_command_for
 
 CUSTOMERS = 50
 PER_MINUTE = 6000
@@ -161,21 +161,7 @@ def run(*, rate: float, seconds: float, outage: float) -> dict[str, float]:
             GENESYS_RATE_LIMIT_HEADROOM_PERCENT=str(HEADROOM_PERCENT),
             GENESYS_DELIVERY_SWEEP_S="0.5",
         )
-        emulator_command = [
-            *EMULATOR_COMMAND,
-            "--port",
-            str(harness.EMULATOR_PORT),
-            "--gateway-url",
-            f"http://127.0.0.1:{harness.GATEWAY_PORT}",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-            "--integration-id",
-            integration_id,
-            "--webhook-secret",
-            WEBHOOK_SECRET,
-        ]
+        emulator_command = emulator_command_for(integration_id)
         worker = [harness.PYTHON, "-m", "celery", "-A", "genesys_gateway", "worker", "-P", "solo"]
         with harness.process(
             "emulator",
