@@ -135,7 +135,10 @@ def all_finished(count: int) -> Callable[[], bool]:
     return check
 
 
-def test_delivery_rides_out_a_genesys_outage_in_order_and_exactly_once(
+OUTAGE_S = 60
+
+
+def test_delivery_rides_out_a_60_s_genesys_outage_and_a_killed_worker(
     gateway: Gateway,
     emulator: Emulator,
     emulator_client: EmulatorClient,
@@ -143,22 +146,41 @@ def test_delivery_rides_out_a_genesys_outage_in_order_and_exactly_once(
     events: Events,
     relay: Any,
 ) -> None:
-    # The outage: the next 4 inbound calls answer 500, 4 answer 503, then 4 answer 429
-    # (Retry-After 1 s). Counted rather than timed, so the test takes seconds.
-    emulator_client.control("faults", {"kind": "500", "count": 4, "path_prefix": INBOUND})
-    emulator_client.control("faults", {"kind": "503", "count": 4, "path_prefix": INBOUND})
-    emulator_client.control(
-        "faults", {"kind": "429", "count": 4, "retry_after": 1, "path_prefix": INBOUND}
-    )
+    # A 60 s outage of the inbound API, in three kinds: 500 for its first third, 503 for
+    # the second, 429 (Retry-After 1 s) for the last. The emulator answers each call
+    # with the first rule still running, so the three rules, added together, follow
+    # one another.
+    for kind, until_s in (("500", OUTAGE_S / 3), ("503", 2 * OUTAGE_S / 3), ("429", OUTAGE_S)):
+        emulator_client.control(
+            "faults",
+            {
+                "kind": kind,
+                "duration_ms": int(until_s * 1000),
+                "retry_after": 1,
+                "path_prefix": INBOUND,
+            },
+        )
+    outage_started = time.time()
     workers(beat=True)
-    workers()
+    doomed = workers()
     customers = {"+15550001": [], "+15550002": []}  # type: dict[str, list[str]]
-    for n in range(4):
+
+    def send_round(n: int) -> None:
         for customer, sent in customers.items():
             wamid = f"wamid.outage.{customer}.{n}"
             send_async(gateway, wamid, customer)
             sent.append(wamid)
-    poll(all_finished(8), timeout=60, what="every message delivered")
+
+    send_round(0)
+    send_round(1)
+    # Halfway through, one worker dies without a word and more messages arrive.
+    time.sleep(max(0.0, outage_started + OUTAGE_S / 2 - time.time()))
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    send_round(2)
+    send_round(3)
+    assert not OutboundDelivery.objects.filter(state=QueuedState.DELIVERED).exists()
+    poll(all_finished(8), timeout=OUTAGE_S + 60, what="every message delivered")
 
     assert set(OutboundDelivery.objects.values_list("state", flat=True)) == {"delivered"}
     stored = messages_by_wamid(emulator)
@@ -166,8 +188,14 @@ def test_delivery_rides_out_a_genesys_outage_in_order_and_exactly_once(
         assert customer_order(emulator, customer) == sent
         for wamid in sent:
             assert len(stored[wamid]) == 1
-    outage = [r for r in emulator_client.requests(INBOUND) if r["status"] in (429, 500, 503)]
-    assert len(outage) == 12  # the outage really was met
+    # The outage really was met, in every kind, and lasted: nothing got through it.
+    calls = emulator_client.requests(INBOUND)
+    refused = [r for r in calls if r["status"] in (429, 500, 503)]
+    assert {r["status"] for r in refused} == {429, 500, 503}
+    first_success = min(_timestamp(r) for r in calls if r["status"] == 200)
+    assert first_success - outage_started >= OUTAGE_S - 1
+    # ... and the workers kept trying to its end (no one gave up early).
+    assert max(_timestamp(r) for r in refused) >= outage_started + OUTAGE_S - 5
     state = gateway.call("GET", f"messages/{customers['+15550001'][0]}").json()
     assert state["state"] == "delivered"
     assert state["genesys_message_id"] == stored[customers["+15550001"][0]][0]
@@ -182,6 +210,10 @@ def test_delivery_rides_out_a_genesys_outage_in_order_and_exactly_once(
         e["data"]["genesys_message_id"] == stored[e["data"]["message_id"]][0] for e in outcomes
     )
     assert events.extra() == []
+
+
+def _timestamp(request: dict[str, Any]) -> float:
+    return datetime.fromisoformat(request["time"].replace("Z", "+00:00")).timestamp()
 
 
 def test_a_worker_killed_mid_call_leads_to_exactly_one_genesys_message(
@@ -270,10 +302,7 @@ def test_two_workers_together_stay_within_the_tenants_rate_limit(
         send_async(gateway, f"wamid.rate.{n}", f"+1555002{n}")  # all different customers
     poll(all_finished(count), timeout=60, what="every message delivered")
 
-    times = sorted(
-        datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp()
-        for r in emulator_client.requests(INBOUND)
-    )
+    times = sorted(_timestamp(r) for r in emulator_client.requests(INBOUND))
     assert len(times) == count
     # The bucket allows at most 2 + t requests in any t seconds; 0.15 s for clock jitter.
     for i, start in enumerate(times):

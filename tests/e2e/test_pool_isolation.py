@@ -2,8 +2,8 @@
 
 Two gunicorns as docs/operations.md runs them (GATEWAY_POOL=api and GATEWAY_POOL=webhooks,
 gunicorn.conf.py) on the test database, the emulator answering Genesys API calls after
-15 s. Twelve API calls hold the API process's Genesys slots; the thirteenth is refused at
-once with 503, and every webhook meanwhile is answered at once by the other pool.
+15 s. Twelve API calls hold the API process's Genesys slots; the thirteenth is refused
+within 1 s with 503, and every webhook meanwhile is answered within 1 s by the other pool.
 """
 
 import json
@@ -12,6 +12,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,9 +35,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REPO = Path(__file__).resolve().parents[2]
 SLOW_S = 15
 CAP = 12
-# Far below the 15 s a slow Genesys takes, so an answer within it did not wait on Genesys
-# (the machine under a test run is too busy to promise the production figure of 1 s).
-PROMPT_S = 3.0
+# What the gateway promises a webhook whatever Genesys does (Genesys itself waits 10 s).
+PROMPT_S = 1.0
 CLIENT_SECRET = "pool-client-secret-0123456789abcdef"
 WEBHOOK_SECRET = "pool-webhook-secret-0123456789abcdef"
 INTEGRATION_ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
@@ -174,6 +174,26 @@ def test_a_slow_genesys_holds_api_calls_but_no_webhook(
     )
     assert control.status_code < 300, control.text
 
+    def webhook(n: int) -> float:
+        """Seconds until the webhooks pool answered this agent message (200 asserted)."""
+        body = _agent_message(n)
+        started = time.perf_counter()
+        answer = requests.post(
+            f"{webhooks_url}/webhooks/genesys/open-messaging",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": signature_compute(secret=WEBHOOK_SECRET, body=body),
+            },
+            timeout=SLOW_S,
+        )
+        assert answer.status_code == 200, answer.text
+        return time.perf_counter() - started
+
+    # One webhook before Genesys slows down: the worker's database connection and the
+    # integration cache are warm, as in a service that has been running.
+    webhook(-1)
+
     def send(n: int, timeout: float) -> requests.Response:
         return requests.post(
             f"{api_url}/api/v1/tenants/pool-acme/messages",
@@ -183,7 +203,7 @@ def test_a_slow_genesys_holds_api_calls_but_no_webhook(
                 "from": {"id": f"+1555000{n:04d}"},
                 "text": "hi",
             },
-            timeout=SLOW_S + 30,
+            timeout=timeout,
         )
 
     with ThreadPoolExecutor(max_workers=CAP) as executor:
@@ -197,27 +217,19 @@ def test_a_slow_genesys_holds_api_calls_but_no_webhook(
             timeout=SLOW_S - 5,
             what="twelve API calls in flight at Genesys",
         )
+        started = time.perf_counter()
         refused = send(CAP, PROMPT_S)
+        assert time.perf_counter() - started < PROMPT_S
         assert refused.status_code == 503, refused.text
         assert refused.headers["Content-Type"] == "application/problem+json"
         assert int(refused.headers["Retry-After"]) >= 1
 
-        for n in range(20):
-            body = _agent_message(n)
-            answer = requests.post(
-                f"{webhooks_url}/webhooks/genesys/open-messaging",
-                data=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Hub-Signature-256": signature_compute(secret=WEBHOOK_SECRET, body=body),
-                },
-                timeout=PROMPT_S,
-            )
-            assert answer.status_code == 200, answer.text
+        waits = [webhook(n) for n in range(20)]
+        assert max(waits) < PROMPT_S, [round(wait, 3) for wait in waits]
         assert all(not call.done() for call in slow_calls)
         # The held calls complete normally once Genesys answers.
         assert [call.result().status_code for call in slow_calls] == [201] * CAP
-    assert OutboxMessage.objects.filter(tenant=tenant).count() == 20
+    assert OutboxMessage.objects.filter(tenant=tenant).count() == 21
 
 
 def test_each_pool_refuses_the_other_pools_paths(pools: tuple[str, str]) -> None:
