@@ -18,6 +18,7 @@ Then the latency goal: the gateway's accept path paced at half the bare view's p
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import uuid
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import harness
-from benchmarks.wrk import WrkResult, bodies_write, wrk_run
+from benchmarks.wrk import WrkResult, bodies_write, wrk_delay_calibrated, wrk_run
 from webhooks.signatures import signature_compute
 
 PATH = "/webhooks/genesys/open-messaging"
@@ -210,9 +211,15 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
                     series.setdefault(name, []).append(measure(r))
             peak = statistics.median(x.throughput for x in series["bare insert"])
             rate = peak / 2
-            # Each connection sends one request, waits for it, then waits delay(): the
-            # rate is about connections * 1000 / (delay + latency).
-            delay_ms = max(1, round(connections * 1000 / rate))
+            warmups = itertools.count(200)  # each warm-up its own bodies: none sent twice
+            delay_ms = wrk_delay_calibrated(
+                lambda delay: phase(
+                    "calibrate", gateway_url, PATH, 200, bodies("gateway", next(warmups)),
+                    delay_ms=delay,
+                ),
+                rate=rate,
+                connections=connections,
+            )  # fmt: skip
             paced = phase(
                 "gateway accepted, half rate",
                 gateway_url,

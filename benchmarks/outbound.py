@@ -12,85 +12,90 @@ scripts/services.sh. The same client sends, alternately in rounds:
            OAuth token, the same Genesys call, the routing-map record, the result saved
 
 each with a new message id every time (no repeats), once with 8 concurrent keep-alive
-clients (throughput) and once with a single client (latency without queueing).
+connections (throughput) and once with a single one (latency without queueing). The
+client is wrk (lua/bodies.lua, bodies written beforehand, each sent once): a Python client
+would take much of the two cores it measures.
 
 The gateway's per-tenant rate limit (300/min by default, a token bucket in the database)
 would cap the gateway at about 4 requests/s and measure nothing but the limiter, so it is
 set out of reach here (GENESYS_RATE_LIMIT_PER_MINUTE=100000000, burst 100000); the bucket's
 row lock and UPDATE are still paid on every call and are part of the figure.
 
-    python -m benchmarks.outbound [--seconds 5] [--rounds 3] [--processes 2] [--threads 4]
+    python -m benchmarks.outbound [--seconds 5] [--rounds 3] [--connections 8]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import shutil
+import statistics
 import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import requests
 
 from benchmarks import harness
-from benchmarks.harness import LoadGenerator, PhaseResult, Series
+from benchmarks.wrk import BodyFactory, WrkResult, bodies_write, wrk_run
 
-MAX_PER_THREAD = 50_000
+WRK_THREADS = 2
+MAX_RATE = 4_000  # bodies per second of run time written for each phase: more than served
+CUSTOMERS = 50  # per wrk thread: conversations stay mapped and warm, as in production
 CLIENT_ID = "benchmark-client"
 CLIENT_SECRET = "benchmark-client-secret-0123456789"
 WEBHOOK_SECRET = "benchmark-webhook-secret-0123456789"
 TEXT = "Hi, I need help with my order #4821"
 
 
-def _customer(thread: int) -> str:
-    return f"+1555{thread:07d}"
+def _customer(thread: int, seq: int) -> str:
+    return f"+1555{thread:03d}{seq % CUSTOMERS:04d}"
 
 
-@dataclass(frozen=True)
-class DirectRequests:
+def direct_body(prefix: str) -> BodyFactory:
     """The Open Messaging inbound message the gateway would send, sent by the client."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    emulator_url: str
-    integration_id: str
-    token: str
-    prefix: str
-
-    def __call__(self, thread: int, seq: int) -> tuple[str, str, bytes | None, dict[str, str]]:
-        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        body = {
+    def body(thread: int, seq: int) -> tuple[str, str]:
+        message = {
             "channel": {
-                "messageId": f"{self.prefix}-{thread}-{seq}",
+                "messageId": f"{prefix}-{thread}-{seq}",
                 "time": now,
-                "from": {"id": _customer(thread), "idType": "Phone", "nickname": "Maria"},
+                "from": {"id": _customer(thread, seq), "idType": "Phone", "nickname": "Maria"},
             },
             "text": TEXT,
         }
-        url = (
-            f"{self.emulator_url}/api/v2/conversations/messages/{self.integration_id}"
-            "/inbound/open/message?prefetchConversationId=true"
-        )
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        return "POST", url, json.dumps(body).encode(), headers
+        return "", json.dumps(message, separators=(",", ":"))
+
+    return body
+
+
+def gateway_body(prefix: str) -> BodyFactory:
+    def body(thread: int, seq: int) -> tuple[str, str]:
+        message = {
+            "message_id": f"{prefix}-{thread}-{seq}",
+            "from": {"id": _customer(thread, seq), "nickname": "Maria"},
+            "text": TEXT,
+        }
+        return "", json.dumps(message, separators=(",", ":"))
+
+    return body
 
 
 @dataclass(frozen=True)
-class GatewayRequests:
-    gateway_url: str
-    slug: str
-    api_key: str
-    prefix: str
+class Target:
+    """Where one kind of request goes, and how it is answered when it works."""
 
-    def __call__(self, thread: int, seq: int) -> tuple[str, str, bytes | None, dict[str, str]]:
-        body = {
-            "message_id": f"{self.prefix}-{thread}-{seq}",
-            "from": {"id": _customer(thread), "nickname": "Maria"},
-            "text": TEXT,
-        }
-        headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
-        url = f"{self.gateway_url}/api/v1/tenants/{self.slug}/messages"
-        return "POST", url, json.dumps(body).encode(), headers
+    name: str
+    base_url: str
+    path: str
+    authorization: str
+    status: int
+    body: Callable[[str], BodyFactory]
 
 
 def _setup(env: dict[str, str], *, slug: str, integration_id: str, emulator_url: str) -> str:
@@ -154,7 +159,7 @@ def emulator_command_for(integration_id: str) -> list[str]:
     ]
 
 
-def run(*, seconds: float, rounds: int, processes: int, threads: int) -> dict[str, float]:
+def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
     run_id = uuid.uuid4().hex[:8]
     slug = f"bench-{run_id}"
     # Integration ids are unique across tenants, and the database outlives one run.
@@ -178,92 +183,89 @@ def run(*, seconds: float, rounds: int, processes: int, threads: int) -> dict[st
                 env, slug=slug, integration_id=integration_id, emulator_url=emulator_url
             )
             token = _token(emulator_url)
+            direct = Target(
+                "direct",
+                emulator_url,
+                f"/api/v2/conversations/messages/{integration_id}/inbound/open/message"
+                "?prefetchConversationId=true",
+                f"Bearer {token}",
+                200,
+                direct_body,
+            )
             with harness.gunicorn(env, workdir) as gateway_url:
-                series = _measure(
-                    direct=lambda prefix: DirectRequests(
-                        emulator_url, integration_id, token, prefix
-                    ),
-                    gateway=lambda prefix: GatewayRequests(gateway_url, slug, api_key, prefix),
-                    warm_url=f"{emulator_url}/emulator/health",
-                    run_id=run_id,
-                    seconds=seconds,
-                    rounds=rounds,
-                    processes=processes,
-                    threads=threads,
+                gateway = Target(
+                    "gateway",
+                    gateway_url,
+                    f"/api/v1/tenants/{slug}/messages",
+                    f"Bearer {api_key}",
+                    201,
+                    gateway_body,
                 )
+                series = _measure(
+                    direct, gateway, workdir=workdir, run_id=run_id, seconds=seconds,
+                    rounds=rounds, connections=connections,
+                )  # fmt: skip
             _check_emulator(emulator_url)
-    return _report(series, rounds=rounds, seconds=seconds, concurrency=processes * threads)
+    return _report(series, rounds=rounds, seconds=seconds, connections=connections)
 
 
 def _measure(
+    direct: Target,
+    gateway: Target,
     *,
-    direct: Callable[[str], harness.RequestFactory],
-    gateway: Callable[[str], harness.RequestFactory],
-    warm_url: str,
+    workdir: Path,
     run_id: str,
     seconds: float,
     rounds: int,
-    processes: int,
-    threads: int,
-) -> dict[str, Series]:
-    loaded = LoadGenerator(processes=processes, threads=threads)
-    single = LoadGenerator(processes=1, threads=1)
-    try:
+    connections: int,
+) -> dict[str, list[WrkResult]]:
+    """Alternating rounds of the four phases; each phase with bodies of its own."""
+    phases = itertools.count()
 
-        def phase(
-            load: LoadGenerator, name: str, factory: harness.RequestFactory, status: int, t: float
-        ) -> PhaseResult:
-            result = load.run(
-                name, factory, seconds=t, max_requests_per_thread=MAX_PER_THREAD, warm_url=warm_url
-            )
-            harness.expect_status(result, status)
-            return result
-
-        # Warm-up: both gunicorn workers import and connect; the emulator's caches fill.
-        for load in (loaded, single):
-            load.run(
-                "warm",
-                direct(f"{run_id}-wd"),
-                seconds=1,
-                max_requests_per_thread=20,
-                warm_url=warm_url,
-            )
-            load.run(
-                "warm",
-                gateway(f"{run_id}-wg"),
-                seconds=1,
-                max_requests_per_thread=20,
-                warm_url=warm_url,
-            )
-        short = max(1.0, seconds * 2 / 3)
-        return harness.alternate(
-            [
-                (
-                    "direct",
-                    lambda r: phase(loaded, "direct", direct(f"{run_id}-d{r}"), 200, seconds),
-                ),
-                (
-                    "gateway",
-                    lambda r: phase(loaded, "gateway", gateway(f"{run_id}-g{r}"), 201, seconds),
-                ),
-                (
-                    "direct 1 client",
-                    lambda r: phase(
-                        single, "direct 1 client", direct(f"{run_id}-ds{r}"), 200, short
-                    ),
-                ),
-                (
-                    "gateway 1 client",
-                    lambda r: phase(
-                        single, "gateway 1 client", gateway(f"{run_id}-gs{r}"), 201, short
-                    ),
-                ),
-            ],
-            rounds,
+    def phase(target: Target, name: str, *, clients: int, length: float) -> WrkResult:
+        threads = min(WRK_THREADS, clients)
+        per_thread = int(MAX_RATE * length / threads)
+        bodies = workdir / f"bodies-{next(phases)}"
+        bodies_write(
+            bodies,
+            threads=threads,
+            per_thread=per_thread,
+            factory=target.body(f"{run_id}-{bodies.name}"),
         )
-    finally:
-        loaded.close()
-        single.close()
+        result = wrk_run(
+            name,
+            base_url=target.base_url,
+            path=target.path,
+            seconds=length,
+            threads=threads,
+            connections=clients,
+            bodies=bodies,
+            authorization=target.authorization,
+        )
+        shutil.rmtree(bodies)
+        other = {code: n for code, n in result.statuses.items() if code != target.status}
+        if other or result.errors:
+            raise SystemExit(f"outbound: {name}: answers {other}, errors {result.errors}")
+        if result.requests >= per_thread * threads:
+            raise SystemExit(f"outbound: {name} ran out of bodies; raise MAX_RATE")
+        return result
+
+    # Warm-up: both gunicorn workers import and connect; every customer's conversation
+    # is mapped; the emulator's caches fill.
+    for target in (direct, gateway):
+        phase(target, "warm", clients=connections, length=2)
+    short = max(1.0, seconds * 2 / 3)
+    plan: list[tuple[str, Callable[[], WrkResult]]] = [
+        ("direct", lambda: phase(direct, "direct", clients=connections, length=seconds)),
+        ("gateway", lambda: phase(gateway, "gateway", clients=connections, length=seconds)),
+        ("direct 1 client", lambda: phase(direct, "direct 1 client", clients=1, length=short)),
+        ("gateway 1 client", lambda: phase(gateway, "gateway 1 client", clients=1, length=short)),
+    ]
+    series: dict[str, list[WrkResult]] = {name: [] for name, _ in plan}
+    for _ in range(rounds):
+        for name, measure in plan:
+            series[name].append(measure())
+    return series
 
 
 def _check_emulator(emulator_url: str) -> None:
@@ -274,32 +276,38 @@ def _check_emulator(emulator_url: str) -> None:
         raise SystemExit(f"outbound: {len(invalid)} requests failed validation: {invalid[:1]}")
 
 
+def _median(results: list[WrkResult], value: Callable[[WrkResult], float]) -> float:
+    return statistics.median(value(x) for x in results)
+
+
 def _report(
-    series: dict[str, Series], *, rounds: int, seconds: float, concurrency: int
+    series: dict[str, list[WrkResult]], *, rounds: int, seconds: float, connections: int
 ) -> dict[str, float]:
-    direct, gateway = series["direct"], series["gateway"]
-    direct_1, gateway_1 = series["direct 1 client"], series["gateway 1 client"]
     print(
         f"outbound message (POST messages -> emulated Genesys), gunicorn 2 workers x 4 "
-        f"threads, PostgreSQL, {rounds} rounds (median round; latency over all rounds):"
+        f"threads, PostgreSQL, wrk, {rounds} rounds (medians of rounds):"
     )
-    print(f"  {'':<22}{'clients':>8}{'req/s':>9}{'p50':>11}{'p99':>11}  requests")
-    for s, clients in (
-        (direct, concurrency),
-        (gateway, concurrency),
-        (direct_1, 1),
-        (gateway_1, 1),
-    ):
+    print(f"  {'':<22}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  requests")
+    for name, results in series.items():
+        clients = 1 if "1 client" in name else connections
         print(
-            f"  {s.name:<22}{clients:>8}{s.throughput:9.0f}{harness.ms(s.percentile(50)):>11}"
-            f"{harness.ms(s.percentile(99)):>11}  {s.requests}"
+            f"  {name:<22}{clients:>8}{_median(results, lambda x: x.throughput):9.0f}"
+            f"{_median(results, lambda x: x.percentile_ms('p50')):9.2f}"
+            f"{_median(results, lambda x: x.percentile_ms('p99')):9.2f}"
+            f"  {sum(x.requests for x in results)}"
         )
+
+    def rps(name: str) -> float:
+        return _median(series[name], lambda x: x.throughput)
+
+    def p50(name: str) -> float:
+        return _median(series[name], lambda x: x.percentile_ms("p50"))
+
     figures = {
-        "gateway / direct throughput": gateway.throughput / direct.throughput,
-        "gateway / direct, 1 client": gateway_1.throughput / direct_1.throughput,
-        "added p50, 1 client (ms)": (gateway_1.percentile(50) - direct_1.percentile(50)) * 1000,
-        f"added p50, {concurrency} clients (ms)": (gateway.percentile(50) - direct.percentile(50))
-        * 1000,
+        "gateway / direct throughput": rps("gateway") / rps("direct"),
+        "gateway / direct, 1 client": rps("gateway 1 client") / rps("direct 1 client"),
+        "added p50, 1 client (ms)": p50("gateway 1 client") - p50("direct 1 client"),
+        f"added p50, {connections} clients (ms)": p50("gateway") - p50("direct"),
     }
     for name, value in figures.items():
         unit = "" if "(ms)" in name else "x"
@@ -311,15 +319,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per loaded phase and round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--processes", type=int, default=2, help="client processes")
-    parser.add_argument("--threads", type=int, default=4, help="client threads per process")
+    parser.add_argument("--connections", type=int, default=8, help="of the loaded phases")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
-    return run(
-        seconds=args.seconds,
-        rounds=args.rounds,
-        processes=args.processes,
-        threads=args.threads,
-    )
+    return run(seconds=args.seconds, rounds=args.rounds, connections=args.connections)
 
 
 if __name__ == "__main__":

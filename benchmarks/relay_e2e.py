@@ -44,7 +44,7 @@ import psycopg
 from benchmarks import harness
 from benchmarks.ingest import PATH, _gateway_bodies, _setup
 from benchmarks.relay_drain import _broker
-from benchmarks.wrk import WrkResult, wrk_run
+from benchmarks.wrk import WrkResult, wrk_delay_calibrated, wrk_run
 from webhooks.outbox.exchange import events_exchange_declare
 
 WRK_THREADS = 2  # ingest._gateway_bodies writes one file per wrk thread
@@ -154,11 +154,11 @@ class Stack:
     def paced(self, *, rate: float, seconds: float) -> WrkResult:
         """Steady load at about `rate`/s. Each connection waits delay() after each answer,
         so rate = connections * 1000 / (delay + latency); two warm-ups measure the latency."""
-        delay = round(CONNECTIONS * 1000 / rate)
-        for _ in range(2):
-            warm = self.load("warm-up", rate=rate, seconds=5, delay_ms=delay)
-            latency_ms = max(0.0, CONNECTIONS * 1000 / max(warm.throughput, 1) - delay)
-            delay = max(1, round(CONNECTIONS * 1000 / rate - latency_ms))
+        delay = wrk_delay_calibrated(
+            lambda delay_ms: self.load("warm-up", rate=rate, seconds=5, delay_ms=delay_ms),
+            rate=rate,
+            connections=CONNECTIONS,
+        )
         time.sleep(2)  # the warm-ups' events are consumed before the clock starts
         return self.load(
             f"steady {rate:.0f}/s", rate=rate, seconds=seconds, delay_ms=delay, measured=True

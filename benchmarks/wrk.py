@@ -74,13 +74,15 @@ def wrk_run(
     connections: int = 16,
     bodies: Path | None = None,
     delay_ms: int = 0,
+    authorization: str = "",
 ) -> WrkResult:
-    """One wrk run; bodies=None GETs the path."""
+    """One wrk run; bodies=None GETs the path. `authorization` goes in every request."""
     env = {
         **os.environ,
         "TARGET_PATH": path,
         "BODIES_DIR": str(bodies) if bodies else "",
         "DELAY_MS": str(delay_ms),
+        "AUTHORIZATION": authorization,
     }
     command = [
         wrk_require(),
@@ -111,3 +113,21 @@ def wrk_run(
         statuses=statuses,
         latency_us={key: data[key] for key in ("p50", "p90", "p99", "p99.9")},
     )
+
+
+def wrk_delay_calibrated(
+    load: Callable[[int], WrkResult], *, rate: float, connections: int, warmups: int = 2
+) -> int:
+    """The delay() in ms that paces `connections` at about `rate` requests/s.
+
+    Each connection waits delay() after each answer, so the rate is
+    connections * 1000 / (delay + latency): `load(delay_ms)` runs short warm-ups that
+    measure the latency at that rate, and the delay is shortened by it.
+    """
+    period_ms = connections * 1000 / rate
+    delay = max(1, round(period_ms))
+    for _ in range(warmups):
+        warm = load(delay)
+        latency_ms = max(0.0, connections * 1000 / max(warm.throughput, 1) - delay)
+        delay = max(1, round(period_ms - latency_ms))
+    return delay

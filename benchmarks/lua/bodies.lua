@@ -2,6 +2,7 @@
 -- "<signature>\t<body>" (signature "-" for none), and stops the thread when it runs out,
 -- so no body is ever sent twice and nothing is signed inside the load generator.
 -- Without BODIES_DIR it GETs TARGET_PATH. Optional pacing: DELAY_MS per request per connection (wrk's delay()), for a fixed rate.
+-- Optional AUTHORIZATION: the Authorization header of every request.
 local threads = {}
 local counter = 0
 
@@ -15,12 +16,15 @@ function init(args)
   local dir = os.getenv("BODIES_DIR") or ""
   path = os.getenv("TARGET_PATH") or "/"
   pace = tonumber(os.getenv("DELAY_MS") or "0")
+  local authorization = os.getenv("AUTHORIZATION") or ""
   requests = {}
   statuses = {}
   index = 0
   if dir == "" then
     -- No bodies: a plain GET of the path (the healthz baselines).
-    requests[1] = wrk.format("GET", path)
+    local headers = {}
+    if authorization ~= "" then headers["Authorization"] = authorization end
+    requests[1] = wrk.format("GET", path, headers)
     cycle = true
     return
   end
@@ -31,6 +35,7 @@ function init(args)
     local body = line:sub(tab + 1)
     local headers = { ["Content-Type"] = "application/json" }
     if signature ~= "-" then headers["X-Hub-Signature-256"] = signature end
+    if authorization ~= "" then headers["Authorization"] = authorization end
     requests[#requests + 1] = wrk.format("POST", path, headers, body)
   end
 end
