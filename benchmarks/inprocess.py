@@ -30,7 +30,9 @@ from typing import Any
 from benchmarks import harness
 
 
-def _environ(path: str, *, body: bytes = b"", headers: dict[str, str] | None = None) -> dict:
+def _environ(
+    path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": "POST" if body else "GET",
         "PATH_INFO": path,
@@ -63,10 +65,8 @@ def _measure(name: str, count: int, call: Callable[[int], None], *, out: Any) ->
     for n in range(count):
         call(n)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(
-        f"  {name:<12} CPU {cpu / count * 1000:6.3f} ms/request   wall {wall / count * 1000:6.3f} ms",
-        file=out,
-    )
+    per_request = f"CPU {cpu / count * 1000:6.3f} ms/request   wall {wall / count * 1000:6.3f} ms"
+    print(f"  {name:<12} {per_request}", file=out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> None:
         log = (workdir / "requests.log").open("w")
         sys.stdout, terminal = log, sys.stdout
         try:
-            _run(args, integration_id=integration_id, secret=secret, template=_template, out=terminal)
+            _run(
+                args, integration_id=integration_id, secret=secret, template=_template, out=terminal
+            )
         finally:
             sys.stdout = terminal
             log.close()
@@ -109,8 +111,9 @@ def _run(
     application = get_wsgi_application()
     body_template = template(integration_id)
 
-    def respond(status: str, headers: list[tuple[str, str]]) -> None:
+    def respond(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         assert status.startswith("200"), status
+        return None
 
     def healthz(n: int) -> None:
         b"".join(application(_environ("/healthz"), respond))
@@ -138,6 +141,7 @@ def _run(
         stats = pstats.Stats(profiler, stream=out)
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(25)
+
 
 if __name__ == "__main__":
     main()
