@@ -1,8 +1,25 @@
 """SQL the ORM does not write for us."""
 
+from typing import Any
+
 from django.db import connection
 from django.db.models import Model
 from django.db.models.expressions import DatabaseDefault
+
+
+def insert_values(instance: Model) -> tuple[list[str], list[Any]]:
+    """The quoted columns and adapted values an INSERT of the unsaved `instance` writes:
+    every concrete field but the primary key and those the database fills in."""
+    columns, params = [], []
+    quote = connection.ops.quote_name
+    for field in instance._meta.concrete_fields:
+        # pre_save fills auto_now_add fields; get_db_prep_save adapts JSON and times.
+        value = field.pre_save(instance, add=True)
+        if field.primary_key or isinstance(value, DatabaseDefault):
+            continue  # the database fills these in
+        columns.append(quote(field.column or field.attname))
+        params.append(field.get_db_prep_save(value, connection))
+    return columns, params
 
 
 def insert_once(instance: Model, *, conflict_columns: tuple[str, ...] = ()) -> int | None:
@@ -17,14 +34,7 @@ def insert_once(instance: Model, *, conflict_columns: tuple[str, ...] = ()) -> i
     meta = instance._meta
     assert meta.pk is not None
     quote = connection.ops.quote_name
-    columns, params = [], []
-    for field in meta.concrete_fields:
-        # pre_save fills auto_now_add fields; get_db_prep_save adapts JSON and times.
-        value = field.pre_save(instance, add=True)
-        if field.primary_key or isinstance(value, DatabaseDefault):
-            continue  # the database fills these in
-        columns.append(quote(field.column or field.attname))
-        params.append(field.get_db_prep_save(value, connection))
+    columns, params = insert_values(instance)
     target = f"({', '.join(map(quote, conflict_columns))}) " if conflict_columns else ""
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
