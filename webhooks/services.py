@@ -263,17 +263,21 @@ def _integration_authenticate(
     rotated by another process since this one cached it.
     """
     auth = integration_auth_get(integration_ids=integration_ids)
-    if auth is not None and not signature_matches(
+    matches = auth is not None and signature_matches(
         body=body, header=signature, secrets=auth.secrets
-    ):
+    )
+    if auth is not None and not matches:
         auth = integration_auth_get(integration_ids=integration_ids, refresh=True)
+        matches = auth is not None and signature_matches(
+            body=body, header=signature, secrets=auth.secrets
+        )
     if auth is None:
         raise WebhookTargetNotFound("No integration with this id is configured.")
     integration = auth.integration
     structlog.contextvars.bind_contextvars(
         tenant=integration.tenant.slug, integration_id=integration.integration_id
     )
-    if not signature_matches(body=body, header=signature, secrets=auth.secrets):
+    if not matches:
         raise WebhookUnauthorized("The signature does not match the integration's secret.")
     return integration
 
