@@ -7,11 +7,13 @@ shared by gunicorn, PostgreSQL and wrk, so what a request costs in the server's 
 the figure that decides how many requests they serve; it is also far less noisy than a
 throughput ratio on a shared machine.
 
-    python -m benchmarks.inprocess [--requests 3000] [--profile healthz|accepted]
+    python -m benchmarks.inprocess [--requests 3000] [--profile healthz|accepted|known-conv]
 
-Prints the process CPU time (user and system, os.times) and wall time per request for `/healthz`
-and for an accepted Open Messaging webhook (new message id each time, a customer with no
-conversation, as in benchmarks/ingest.py); `--profile` adds a cProfile profile on the CPU clock.
+Prints, per request, the process's CPU time (user and system, os.times), the CPU time of
+its PostgreSQL backend (/proc) and the wall time, for `/healthz`, an accepted Open
+Messaging webhook of a customer with no conversation (as in benchmarks/ingest.py) and one
+of a customer whose conversation is known (its state is updated too), each with a new
+message id. `--profile` adds a cProfile profile on the CPU clock.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from benchmarks import harness
@@ -61,10 +64,12 @@ def _environ(
 def _measure(name: str, count: int, call: Callable[[int], None], *, out: Any) -> None:
     for n in range(min(200, count)):  # warm: connections, caches, imports
         call(-n - 1)
+    database = _backend_cpu_s()
     before, wall = os.times(), time.perf_counter()
     for n in range(count):
         call(n)
     after, wall = os.times(), time.perf_counter() - wall
+    database = _backend_cpu_s() - database
     user, system = after.user - before.user, after.system - before.system
 
     def ms(seconds: float) -> str:
@@ -72,15 +77,44 @@ def _measure(name: str, count: int, call: Callable[[int], None], *, out: Any) ->
 
     print(
         f"  {name:<10} CPU {ms(user + system)} ms/request (user {ms(user)}, system "
-        f"{ms(system)})   wall {ms(wall)} ms",
+        f"{ms(system)}), its PostgreSQL backend {ms(database)} ms   wall {ms(wall)} ms",
         file=out,
     )
+
+
+_CUSTOMER_IN_CONVERSATION = "+15559999999"
+
+
+def _conversation_record(integration_id: str) -> None:
+    """A conversation of _CUSTOMER_IN_CONVERSATION, as the API side records it."""
+    from tenants.models import Integration
+    from tenants.services import conversation_record
+
+    integration = Integration.objects.select_related("tenant").get(integration_id=integration_id)
+    conversation_record(
+        tenant=integration.tenant,
+        conversation_id=str(uuid.uuid4()),
+        integration=integration,
+        customer_id=_CUSTOMER_IN_CONVERSATION,
+    )
+
+
+def _backend_cpu_s() -> float:
+    """CPU seconds the PostgreSQL backend of this process's connection has used (it runs
+    on the same machine: scripts/services.sh)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--profile", choices=["healthz", "accepted"])
+    parser.add_argument("--profile", choices=["healthz", "accepted", "known-conv"])
     args = parser.parse_args(argv)
 
     run_id = uuid.uuid4().hex[:8]
@@ -126,15 +160,21 @@ def _run(
     def healthz(n: int) -> None:
         b"".join(application(_environ("/healthz"), respond))
 
-    def accepted(n: int) -> None:
+    def webhook(customer: str) -> None:
         text = body_template.replace("@ID@", f"inproc-{uuid.uuid4().hex}")
-        text = text.replace("@TO@", f"+1555{n % 5000:07d}")
-        body = text.encode()
+        body = text.replace("@TO@", customer).encode()
         headers = {"X-Hub-Signature-256": signature_compute(secret=secret, body=body)}
         environ = _environ("/webhooks/genesys/open-messaging", body=body, headers=headers)
         b"".join(application(environ, respond))
 
-    calls = {"healthz": healthz, "accepted": accepted}
+    def accepted(n: int) -> None:
+        webhook(f"+1555{n % 5000:07d}")  # no conversation, as in benchmarks/ingest.py
+
+    def in_conversation(n: int) -> None:
+        webhook(_CUSTOMER_IN_CONVERSATION)  # the conversation's state is updated too
+
+    _conversation_record(integration_id)
+    calls = {"healthz": healthz, "accepted": accepted, "known-conv": in_conversation}
     print(f"in-process, one request at a time, {args.requests} requests each:", file=out)
     for name, call in calls.items():
         _measure(name, args.requests, call, out=out)
