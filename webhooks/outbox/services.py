@@ -85,8 +85,9 @@ def outbox_enqueue_in_latest_conversation(
             # into the text each time as Django's client-side cursors do
             # (docs/benchmarks.md has the figures).
             with connection.wrap_database_errors, psycopg.Cursor(cursor.connection) as raw:
-                raw.execute(sql, params, prepare=True)
-                message_id, conversation_id = raw.fetchone()
+                row = raw.execute(sql, params, prepare=True).fetchone()
+                assert row is not None  # the final SELECT always returns one row
+                message_id, conversation_id = row
     if message_id is None:
         return None, conversation_id
     message.pk = message_id
