@@ -113,15 +113,15 @@ class JsonLineLogger:
     ProcessorFormatter that copies the record and runs the processors again) cost more
     than the rest of a `/healthz`. Writing under the handler's own lock keeps these lines
     whole next to the stdlib records the same handler writes, and whatever stream the
-    handler is given (tests swap it) receives both.
+    handler is given (tests swap it) receives both. The handler is the one the latest
+    `configure` installed: loggers are cached and may outlive a reconfiguration.
     """
 
-    __slots__ = ("_handler", "_stdlib", "name")
+    __slots__ = ("_stdlib", "name")
 
-    def __init__(self, stdlib_logger: logging.Logger, handler: logging.StreamHandler) -> None:
+    def __init__(self, stdlib_logger: logging.Logger) -> None:
         self.name = stdlib_logger.name
         self._stdlib = stdlib_logger
-        self._handler = handler
 
     def isEnabledFor(self, level: int) -> bool:  # stdlib's name
         # The stdlib logger's levels still decide (LOG_LEVEL, per-logger levels), and it
@@ -129,12 +129,16 @@ class JsonLineLogger:
         return self._stdlib.isEnabledFor(level)
 
     def write(self, line: str) -> None:
-        handler = self._handler
+        handler = _output
         with handler.lock:  # type: ignore[union-attr]  # created by the handler's __init__
             handler.stream.write(line + "\n")
             handler.stream.flush()
 
     debug = info = warning = warn = error = exception = critical = fatal = msg = write
+
+
+# The root handler every JSON line goes to; replaced by each `configure`.
+_output = logging.StreamHandler(sys.stdout)
 
 
 class LevelFilteringBoundLogger(structlog.stdlib.BoundLogger):
@@ -151,6 +155,7 @@ class LevelFilteringBoundLogger(structlog.stdlib.BoundLogger):
 
 def configure(config: dict[str, Any]) -> None:
     """JSON lines on stdout: structlog's written directly, stdlib records formatted alike."""
+    global _output
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
@@ -172,11 +177,12 @@ def configure(config: dict[str, Any]) -> None:
         }
     )
     logging.getLogger().addHandler(handler)
+    _output = handler
     # The stdlib factory names a logger created without a name after its caller's module.
     stdlib_factory = structlog.stdlib.LoggerFactory(ignore_frame_names=[__name__])
 
     def logger_factory(*args: Any) -> JsonLineLogger:
-        return JsonLineLogger(stdlib_factory(*args), handler)
+        return JsonLineLogger(stdlib_factory(*args))
 
     structlog.configure(
         processors=[
