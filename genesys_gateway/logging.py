@@ -4,6 +4,7 @@ import functools
 import logging
 import logging.config
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,12 +51,41 @@ def _redacted(value: Any, depth: int) -> Any:
     return value
 
 
+# Keys of the per-request line and the log context: never secrets, checked without the regex.
+_SAFE_KEYS = frozenset(
+    {
+        "event",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "request_id",
+        "tenant",
+        "integration_id",
+        "conversation_id",
+        "result",
+        "level",
+        "logger",
+        "timestamp",
+    }
+)
+
+
 def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Replace the value of any secret-looking key with a marker, in nested values too."""
+    # Most lines are flat and name nothing secret-looking: those pass as they are (the
+    # dict is structlog's own copy for this line, so nothing else sees it).
+    for key, value in event_dict.items():
+        if type(value) not in _SCALARS or (key not in _SAFE_KEYS and _is_secret_key(key)):
+            break
+    else:
+        return event_dict
     redacted: EventDict = _redacted(event_dict, 0)
     return redacted
 
 
+# What every line gets, whoever logged it: structlog here, or a stdlib logger (Django,
+# Celery, libraries) through the handler's ProcessorFormatter.
 SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -64,42 +94,103 @@ SHARED_PROCESSORS: list[Any] = [
     redact_secrets,
 ]
 
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
+
+
+class JsonLineLogger:
+    """Where structlog's rendered lines go: the root handler's stream, under its lock.
+
+    Going through stdlib logging instead (a LogRecord, the handler chain, then a
+    ProcessorFormatter that copies the record and runs the processors again) cost more
+    than the rest of a `/healthz`. Writing under the handler's own lock keeps these lines
+    whole next to the stdlib records the same handler writes, and whatever stream the
+    handler is given (tests swap it) receives both. The handler is the one the latest
+    `configure` installed: loggers are cached and may outlive a reconfiguration.
+    """
+
+    __slots__ = ("_stdlib", "name")
+
+    def __init__(self, stdlib_logger: logging.Logger) -> None:
+        self.name = stdlib_logger.name
+        self._stdlib = stdlib_logger
+
+    def isEnabledFor(self, level: int) -> bool:  # stdlib's name
+        # The stdlib logger's levels still decide (LOG_LEVEL, per-logger levels), and it
+        # caches the answer.
+        return self._stdlib.isEnabledFor(level)
+
+    def write(self, line: str) -> None:
+        handler = _output
+        with handler.lock:  # type: ignore[union-attr]  # created by the handler's __init__
+            handler.stream.write(line + "\n")
+            handler.stream.flush()
+
+    debug = info = warning = warn = error = exception = critical = fatal = msg = write
+
+
+# The root handler every JSON line goes to; replaced by each `configure`.
+_output = logging.StreamHandler(sys.stdout)
+
+
+class LevelFilteringBoundLogger(structlog.stdlib.BoundLogger):
+    """structlog's stdlib-like logger that drops a line below the level before any
+    processor runs (structlog's filter_by_level raises an exception for each one)."""
+
+    def _proxy_to_logger(
+        self, method_name: str, event: str | None = None, *event_args: Any, **event_kw: Any
+    ) -> Any:
+        if not self._logger.isEnabledFor(_LEVELS.get(method_name, logging.CRITICAL)):
+            return None
+        return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
+
 
 def configure(config: dict[str, Any]) -> None:
-    """Route stdlib and structlog records through one JSON renderer on stdout."""
-    formatter = {
-        "()": structlog.stdlib.ProcessorFormatter,
-        "foreign_pre_chain": SHARED_PROCESSORS,
-        "processors": [
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-    }
+    """JSON lines on stdout: structlog's written directly, stdlib records formatted alike."""
+    global _output
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=SHARED_PROCESSORS,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
     logging.config.dictConfig(
         {
             "version": 1,
             "disable_existing_loggers": False,
-            "formatters": {"json": formatter},
-            "handlers": {
-                "stdout": {
-                    "class": "logging.StreamHandler",
-                    "stream": "ext://sys.stdout",
-                    "formatter": "json",
-                }
-            },
-            "root": {"handlers": ["stdout"], "level": config.get("level", "INFO")},
+            "root": {"level": config.get("level", "INFO")},
             # runserver's access log duplicates our own request line.
             "loggers": {"django.server": {"level": "WARNING"}},
         }
     )
+    logging.getLogger().addHandler(handler)
+    _output = handler
+    # The stdlib factory names a logger created without a name after its caller's module.
+    stdlib_factory = structlog.stdlib.LoggerFactory(ignore_frame_names=[__name__])
+
+    def logger_factory(*args: Any) -> JsonLineLogger:
+        return JsonLineLogger(stdlib_factory(*args))
+
     structlog.configure(
         processors=[
-            structlog.stdlib.filter_by_level,
             *SHARED_PROCESSORS,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
         ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=logger_factory,
+        wrapper_class=LevelFilteringBoundLogger,
         cache_logger_on_first_use=True,
     )

@@ -1,8 +1,39 @@
 """SQL the ORM does not write for us."""
 
-from django.db import connection
-from django.db.models import Model
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field, Model
 from django.db.models.expressions import DatabaseDefault
+
+
+def insert_values(instance: Model) -> tuple[list[str], list[Any]]:
+    """The quoted columns and adapted values an INSERT of the unsaved `instance` writes:
+    every concrete field but the primary key and those the database fills in."""
+    # `connection` looks the connection up again on each use (asgiref's Local): once here.
+    database = connections[DEFAULT_DB_ALIAS]
+    columns, params = [], []
+    for field, column in _insert_fields(type(instance)):
+        # pre_save fills auto_now_add fields; get_db_prep_save adapts JSON and times.
+        value = field.pre_save(instance, add=True)
+        if isinstance(value, DatabaseDefault):
+            continue  # the database fills these in
+        columns.append(column)
+        params.append(field.get_db_prep_save(value, database))
+    return columns, params
+
+
+@functools.cache
+def _insert_fields(model: type[Model]) -> list[tuple[Field[Any, Any], str]]:
+    quote = connection.ops.quote_name
+    return [
+        (field, quote(field.column or field.attname))
+        for field in model._meta.concrete_fields
+        if not field.primary_key
+    ]
 
 
 def insert_once(instance: Model, *, conflict_columns: tuple[str, ...] = ()) -> int | None:
@@ -17,14 +48,7 @@ def insert_once(instance: Model, *, conflict_columns: tuple[str, ...] = ()) -> i
     meta = instance._meta
     assert meta.pk is not None
     quote = connection.ops.quote_name
-    columns, params = [], []
-    for field in meta.concrete_fields:
-        # pre_save fills auto_now_add fields; get_db_prep_save adapts JSON and times.
-        value = field.pre_save(instance, add=True)
-        if field.primary_key or isinstance(value, DatabaseDefault):
-            continue  # the database fills these in
-        columns.append(quote(field.column or field.attname))
-        params.append(field.get_db_prep_save(value, connection))
+    columns, params = insert_values(instance)
     target = f"({', '.join(map(quote, conflict_columns))}) " if conflict_columns else ""
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "

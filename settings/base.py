@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
-    "django_prometheus",
     # outbound before tenants on purpose: Django runs a management command from the first
     # app listed that has it, and outbound's `tenant` command extends tenants' with `verify`.
     "outbound",
@@ -65,10 +64,10 @@ if GATEWAY_POOL not in ("all", "api", "webhooks"):
     raise ImproperlyConfigured(f"GATEWAY_POOL must be all, api or webhooks, not {GATEWAY_POOL!r}")
 
 MIDDLEWARE = [
+    # First, so that every answer, a refusal below included, is logged and counted.
+    "genesys_gateway.middleware.RequestIdMiddleware",
     "genesys_gateway.middleware.ContentLengthGuardMiddleware",
     "genesys_gateway.middleware.PoolRoutingMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "genesys_gateway.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves admin and API-docs assets from gunicorn itself: no web server to set up.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -78,7 +77,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 if GATEWAY_POOL == "webhooks":
     # The webhooks service serves no pages, forms or static files (PoolRoutingMiddleware

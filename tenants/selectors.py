@@ -27,7 +27,7 @@ def conversation_latest_for_customer(
     On every agent message: one constant statement (the index on integration, customer,
     -created_at answers it), where building the queryset cost more than running it.
     """
-    columns, sql = _latest_for_customer_sql()
+    columns, sql = conversation_latest_for_customer_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [integration.pk, customer_id])
         row = cursor.fetchone()
@@ -40,7 +40,10 @@ _LATEST_FIELDS = ("id", "conversation_id", "tenant", "integration", "customer_id
 
 
 @cache
-def _latest_for_customer_sql() -> tuple[list[str], str]:
+def conversation_latest_for_customer_sql() -> tuple[list[str], str]:
+    """The attribute names and the SELECT of `conversation_latest_for_customer`, whose
+    parameters are the integration's pk and the customer id. The webhook path runs it
+    inside its INSERT (webhooks/outbox/services.py)."""
     meta = Conversation._meta
     quote = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if f.name in _LATEST_FIELDS]

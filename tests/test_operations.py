@@ -91,12 +91,33 @@ def test_secret_looking_keys_are_redacted_at_any_depth(log_output: io.StringIO) 
     assert request["headers"]["Authorization"] == "Bearer nested-x"
 
 
+def _http_requests_counted(client: Client, **labels: str) -> float:
+    """The `_count` of the request histogram for these labels, as /metrics shows it."""
+    text = client.get("/metrics").content.decode()
+    wanted = ",".join(f'{name}="{value}"' for name, value in sorted(labels.items()))
+    prefix = f"gateway_http_request_duration_seconds_count{{{wanted}}} "
+    return sum(
+        float(line.removeprefix(prefix)) for line in text.splitlines() if line.startswith(prefix)
+    )
+
+
 def test_metrics_are_prometheus_text(client: Client) -> None:
     client.get("/healthz")
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
-    assert b"django_http_requests_total_by_method_total" in response.content
+    assert b"gateway_http_request_duration_seconds_bucket" in response.content
+
+
+def test_every_request_is_counted_by_pool_method_view_and_status(client: Client) -> None:
+    healthz = {"method": "GET", "pool": "all", "status": "200", "view": "healthz"}
+    unmatched = {"method": "GET", "pool": "all", "status": "404", "view": "unmatched"}
+    before = _http_requests_counted(client, **healthz), _http_requests_counted(client, **unmatched)
+    client.get("/healthz")
+    client.get("/healthz")
+    client.get("/no/such/path")
+    after = _http_requests_counted(client, **healthz), _http_requests_counted(client, **unmatched)
+    assert after == (before[0] + 2, before[1] + 1)
 
 
 def test_unknown_path_is_a_problem_not_html(client: Client) -> None:

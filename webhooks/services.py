@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from genesys_gateway.problems import ProblemError
@@ -24,7 +24,7 @@ from tenants.selectors import (
 )
 from tenants.services import conversation_event_record, conversation_record
 from webhooks.models import OutboxMessage
-from webhooks.outbox.services import outbox_enqueue
+from webhooks.outbox.services import outbox_enqueue, outbox_enqueue_in_latest_conversation
 from webhooks.outbox.wakeup import relay_wake
 from webhooks.payloads.notifications import (
     notification_conversation_id,
@@ -193,6 +193,17 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
     tenant = integration.tenant
 
     assert isinstance(payload, dict)  # checked by open_messaging_integration_candidates
+    customer_id = open_messaging_customer_id(payload, integration_id=integration.integration_id)
+    if (
+        connection.vendor == "postgresql"
+        and customer_id
+        and not open_messaging_conversation_id(payload)
+    ):
+        # The common agent message: its conversation is the customer's newest, read by
+        # the INSERT itself. (Elsewhere, SQLite in development, it is read first.)
+        return _open_messaging_store_in_latest_conversation(
+            payload, integration=integration, customer_id=customer_id
+        )
     conversation, new_conversation = _open_messaging_conversation(payload, integration=integration)
     conversation_id = conversation.conversation_id if conversation else None
     if new_conversation is not None:
@@ -215,6 +226,34 @@ def webhook_open_messaging_receive(*, body: bytes, signature: str) -> WebhookRec
     )
 
 
+def _open_messaging_store_in_latest_conversation(
+    payload: dict[str, object], *, integration: Integration, customer_id: str
+) -> WebhookReceipt:
+    """Normalise without a conversation, then store in the customer's newest one, if any,
+    in one statement (`outbox_enqueue_in_latest_conversation`)."""
+    try:
+        [event] = open_messaging_normalise(
+            payload=payload, integration_id=integration.integration_id, conversation_id=None
+        )
+    except PayloadError as exc:
+        raise WebhookMalformed(str(exc)) from None
+    _refuse_stale([event], envelope_time=None)
+    message, conversation_id = outbox_enqueue_in_latest_conversation(
+        tenant=integration.tenant, event=event, integration=integration, customer_id=customer_id
+    )
+    structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
+    if message is None:
+        result = "duplicate"
+    elif message.status == OutboxMessage.Status.PENDING:
+        result = "accepted"
+        transaction.on_commit(relay_wake)
+    else:
+        result = "ignored"
+    stored = int(message is not None)
+    logger.debug("webhook.stored", result=result, event_ids=[event.event_id], stored=stored)
+    return WebhookReceipt(result=result, event_ids=[event.event_id])
+
+
 def _integration_authenticate(
     *, integration_ids: list[str], body: bytes, signature: str
 ) -> Integration:
@@ -224,17 +263,21 @@ def _integration_authenticate(
     rotated by another process since this one cached it.
     """
     auth = integration_auth_get(integration_ids=integration_ids)
-    if auth is not None and not signature_matches(
+    matches = auth is not None and signature_matches(
         body=body, header=signature, secrets=auth.secrets
-    ):
+    )
+    if auth is not None and not matches:
         auth = integration_auth_get(integration_ids=integration_ids, refresh=True)
+        matches = auth is not None and signature_matches(
+            body=body, header=signature, secrets=auth.secrets
+        )
     if auth is None:
         raise WebhookTargetNotFound("No integration with this id is configured.")
     integration = auth.integration
     structlog.contextvars.bind_contextvars(
         tenant=integration.tenant.slug, integration_id=integration.integration_id
     )
-    if not signature_matches(body=body, header=signature, secrets=auth.secrets):
+    if not matches:
         raise WebhookUnauthorized("The signature does not match the integration's secret.")
     return integration
 

@@ -142,7 +142,8 @@ def _webhook_answer(
 
 @csrf_exempt
 def genesys_open_messaging_webhook(request: HttpRequest) -> HttpResponse:
-    signature = request.headers.get("X-Hub-Signature-256", "")
+    # META, not request.headers: that builds a dict of every header first.
+    signature = request.META.get("HTTP_X_HUB_SIGNATURE_256", "")
     return _webhook(
         request,
         endpoint="open_messaging",
@@ -152,8 +153,8 @@ def genesys_open_messaging_webhook(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 def genesys_events_webhook(request: HttpRequest) -> HttpResponse:
-    signature = request.headers.get("X-Hub-Signature-256", "")
-    authorization = request.headers.get("Authorization", "")
+    signature = request.META.get("HTTP_X_HUB_SIGNATURE_256", "")
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
     return _webhook(
         request,
         endpoint="events",

@@ -17,7 +17,7 @@ from tenants.cache import integration_auth_get
 from tenants.crypto import encrypt
 from tenants.models import Conversation, Integration, Tenant
 from tests.conftest import genesys_example
-from tests.webhooks.conftest import INTEGRATION_ID, compact, post_open_messaging
+from tests.webhooks.conftest import CUSTOMER_ID, INTEGRATION_ID, compact, post_open_messaging
 from webhooks.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
@@ -116,29 +116,47 @@ def test_a_wrong_signature_is_still_401_after_the_refetch(
     assert OutboxMessage.objects.count() == 1
 
 
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """The first keyword of each statement, and of each sub-statement of a WITH."""
+    found = []
+    for query in queries:
+        sql = query["sql"].upper()
+        found.append(sql.split()[0])
+        if found[-1] == "WITH":
+            found += [word for word in ("SELECT", "INSERT", "UPDATE") if f"({word} " in sql]
+    return found
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_accept_path_is_one_lookup_and_the_insert_when_the_integration_is_cached(
+def test_the_accept_path_is_one_statement_when_the_integration_is_cached(
     webhook_client: Client, integration: Integration
 ) -> None:
     _warm(webhook_client)
     with CaptureQueriesContext(connection) as queries:
         assert post_open_messaging(webhook_client, _agent_message(1)).status_code == 200
-    statements = [q["sql"].split()[0].upper() for q in queries]
-    # The customer's latest conversation, then the outbox row: one statement, atomic by
-    # itself, so no BEGIN and COMMIT around it.
-    assert statements == ["SELECT", "INSERT"], [q["sql"] for q in queries]
+    # The customer's latest conversation read by the outbox INSERT itself, and its update
+    # when there is one: one statement, atomic by itself, so no BEGIN and COMMIT around it.
+    expected = ["WITH", "SELECT", "INSERT", "UPDATE"]
+    assert _statements(queries) == expected, [q["sql"] for q in queries]
+    row = OutboxMessage.objects.get(event_id="cache-test-1")
+    assert row.ordering_key == f"customer:{INTEGRATION_ID}:{CUSTOMER_ID}"
+    assert "subject" not in row.cloud_event
+    assert row.cloud_event["data"]["conversation_id"] is None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_accept_path_of_a_known_conversation_adds_only_its_state_update(
+def test_the_accept_path_of_a_known_conversation_is_one_statement_with_its_state_update(
     webhook_client: Client, integration: Integration, conversation: Conversation
 ) -> None:
     _warm(webhook_client)
     with CaptureQueriesContext(connection) as queries:
         assert post_open_messaging(webhook_client, _agent_message(1)).status_code == 200
-    statements = [q["sql"].split()[0].upper() for q in queries]
-    expected = ["SELECT", "BEGIN", "INSERT", "UPDATE", "COMMIT"]
-    assert statements == expected, [q["sql"] for q in queries]
+    expected = ["WITH", "SELECT", "INSERT", "UPDATE"]
+    assert _statements(queries) == expected, [q["sql"] for q in queries]
     conversation.refresh_from_db()
     assert conversation.last_event_type == "message.outbound"
     assert OutboxMessage.objects.filter(ordering_key=conversation.conversation_id).count() == 2
+    # The event reads as if its conversation had been known before the INSERT.
+    row = OutboxMessage.objects.get(event_id="cache-test-1")
+    assert row.cloud_event["subject"] == conversation.conversation_id
+    assert row.cloud_event["data"]["conversation_id"] == conversation.conversation_id

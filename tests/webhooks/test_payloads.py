@@ -520,11 +520,31 @@ def test_eventbridge_source_names_the_organisation() -> None:
         b'{"a": "\\ud800"}',
         b"[" * 100_000 + b"]" * 100_000,
         b"1" * 5000,
+        # Each alone in an otherwise plain body, which json_parse does not walk.
+        b'{"a": [1.5, 2e400]}',
+        b'{"a": "x\\u0000y"}',
+        b'{"a": "\\uDC00"}',
+        '{"a": "\ud800"}'.encode("utf-8", "surrogatepass"),  # a surrogate as raw UTF-8
+        b"[" * 65 + b"]" * 65,
+        b'{"a":' * 65 + b"1" + b"}" * 65,
     ],
 )
 def test_bodies_postgresql_could_not_store_are_rejected(body: bytes) -> None:
     with pytest.raises(PayloadError):
         json_parse(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": [1.5, -2e10], "b": "plain text"}',
+        b"[" * 63 + b"]" * 63,
+        b'{"a": "Ol\\u00e1 \\ud83d\\ude00"}',  # escapes of valid characters
+        '{"a": "한국어"}'.encode(),  # 0xED lead bytes of valid characters
+    ],
+)
+def test_bodies_postgresql_can_store_are_accepted(body: bytes) -> None:
+    assert json_parse(body) is not None
 
 
 def test_times_are_normalised_to_utc_milliseconds() -> None:

@@ -1,31 +1,34 @@
 """Writes to the outbox: enqueue an event (in the webhook's transaction), replay dead
 rows, purge old ones. Publishing them is webhooks.outbox.relay's job."""
 
+import functools
 from datetime import datetime, timedelta
 
+import psycopg
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from genesys_gateway.event_sink import SinkEvent
-from genesys_gateway.sql import insert_once
-from tenants.models import Tenant
+from genesys_gateway.sql import insert_once, insert_values
+from tenants.models import Conversation, Integration, Tenant
+from tenants.selectors import conversation_latest_for_customer_sql
 from webhooks.models import OutboxMessage
 from webhooks.outbox.wakeup import relay_wake
-from webhooks.payloads.cloudevents import cloud_event_build, routing_key
+from webhooks.payloads.cloudevents import (
+    cloud_event_build,
+    cloud_event_in_conversation,
+    routing_key,
+)
 from webhooks.payloads.types import GenesysEvent, event_create
 
 logger = structlog.get_logger(__name__)
 
 
-def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | None:
-    """Store one event; None when (tenant, event id) is stored already (a redelivery).
-
-    Inside the webhook's transaction, or alone in autocommit (see `insert_once`).
-    """
-    message = OutboxMessage(
+def _outbox_message(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage:
+    return OutboxMessage(
         tenant=tenant,
         event_id=event.event_id,
         event_type=event.event_type,
@@ -34,9 +37,117 @@ def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | No
         cloud_event=cloud_event_build(event=event, tenant_slug=tenant.slug),
         status=OutboxMessage.Status.PENDING if event.published else OutboxMessage.Status.IGNORED,
     )
+
+
+def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | None:
+    """Store one event; None when (tenant, event id) is stored already (a redelivery).
+
+    Inside the webhook's transaction, or alone in autocommit (see `insert_once`).
+    """
+    message = _outbox_message(tenant=tenant, event=event)
     if insert_once(message, conflict_columns=("tenant_id", "event_id")) is None:
         return None
     return message
+
+
+def outbox_enqueue_in_latest_conversation(
+    *, tenant: Tenant, event: GenesysEvent, integration: Integration, customer_id: str
+) -> tuple[OutboxMessage | None, str | None]:
+    """Store a customer's event in their newest conversation on this integration, in one
+    statement (PostgreSQL only): the stored row, None for a redelivery, and the
+    conversation id, None when the customer has none.
+
+    `event` is normalised without a conversation and ordered by the customer. The
+    statement reads the customer's newest conversation (the SELECT of
+    `conversation_latest_for_customer`) and, when there is one, inserts the event into
+    it: its id becomes the ordering key, the CloudEvent's `subject` and the data's
+    `conversation_id`, as if it had been known before (what `open_messaging_normalise`
+    makes of a known conversation). A published event stored in a conversation of the
+    same tenant is recorded on it like `conversation_event_record` does, in the same
+    statement, which is atomic by itself: one round trip instead of two to four.
+    """
+    message = _outbox_message(tenant=tenant, event=event)
+    columns, values = insert_values(message)
+    published = message.status == OutboxMessage.Status.PENDING
+    sql = _in_latest_conversation_sql(tuple(columns), record=published)
+    document = values.pop(columns.index(_quote("cloud_event")))
+    params = [integration.pk, customer_id, *values, document]
+    if published:
+        event_at = datetime.fromisoformat(message.cloud_event["time"])
+        params += [event.event_type, event_at, timezone.now(), tenant.pk, event_at]
+    with connection.cursor() as cursor:
+        if connection.queries_logged:  # DEBUG, or a test counting statements: logged
+            cursor.execute(sql, params)
+            message_id, conversation_id = cursor.fetchone()
+        else:
+            # A prepared statement with server-side parameters: PostgreSQL parses it once
+            # per connection, not per webhook, and psycopg does not merge 19 parameters
+            # into the text each time as Django's client-side cursors do
+            # (docs/benchmarks.md has the figures).
+            with connection.wrap_database_errors, psycopg.Cursor(cursor.connection) as raw:
+                row = raw.execute(sql, params, prepare=True).fetchone()
+                assert row is not None  # the final SELECT always returns one row
+                message_id, conversation_id = row
+    if message_id is None:
+        return None, conversation_id
+    message.pk = message_id
+    message._state.adding = False
+    if conversation_id is not None:
+        message.ordering_key = conversation_id
+        message.cloud_event = cloud_event_in_conversation(
+            message.cloud_event, conversation_id=conversation_id
+        )
+    return message, conversation_id
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@functools.cache
+def _in_latest_conversation_sql(columns: tuple[str, ...], *, record: bool) -> str:
+    """The statement of `outbox_enqueue_in_latest_conversation` for these INSERT columns.
+
+    Parameters: the SELECT's (integration pk, customer id), the columns' values but the
+    CloudEvent, the CloudEvent; with `record`, the conversation's new last event type
+    and time, its updated_at, the tenant pk and the event time again.
+    """
+    _, latest = conversation_latest_for_customer_sql()
+    q = _quote
+    conversation_id = f"latest.{q('conversation_id')}"
+    selected = []
+    for column in columns:
+        if column == q("cloud_event"):
+            # The document as built, or with the conversation's id where a known
+            # conversation puts it (webhooks/payloads/cloudevents.py).
+            selected.append(
+                f"CASE WHEN {conversation_id} IS NULL THEN event.document ELSE jsonb_set("
+                f"jsonb_set(event.document, '{{data,conversation_id}}', "
+                f"to_jsonb({conversation_id}), false), '{{subject}}', to_jsonb({conversation_id})"
+                ") END"
+            )
+        elif column == q("ordering_key"):
+            selected.append(f"COALESCE({conversation_id}, %s)")
+        else:
+            selected.append("%s")
+    outbox = q(OutboxMessage._meta.db_table)
+    sql = (
+        f"WITH latest AS ({latest}), inserted AS ("
+        f"INSERT INTO {outbox} ({', '.join(columns)}) SELECT {', '.join(selected)} "
+        "FROM (SELECT %s::jsonb AS document) AS event LEFT JOIN latest ON true "
+        f"ON CONFLICT ({q('tenant_id')}, {q('event_id')}) DO NOTHING RETURNING {q('id')})"
+    )
+    if record:
+        conversations = q(Conversation._meta.db_table)
+        last_at = q("last_event_at")
+        sql += (
+            f", recorded AS (UPDATE {conversations} SET {q('last_event_type')} = %s, "
+            f"{last_at} = %s, {q('updated_at')} = %s "
+            f"WHERE {q('id')} = (SELECT {q('id')} FROM latest WHERE {q('tenant_id')} = %s) "
+            "AND EXISTS (SELECT FROM inserted) "
+            f"AND ({last_at} IS NULL OR {last_at} <= %s))"
+        )
+    return sql + f" SELECT (SELECT {q('id')} FROM inserted), (SELECT {conversation_id} FROM latest)"
 
 
 def outbox_emit(tenant: Tenant, event: SinkEvent) -> bool:

@@ -15,16 +15,39 @@ def _reject_constant(name: str) -> Any:
     raise PayloadError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise PayloadError("The body contains a number out of range.")
+    return value
+
+
 def json_parse(body: bytes) -> Any:
     """Parse a request body; anything PostgreSQL's jsonb could not store is a PayloadError."""
     try:
-        value = json.loads(body, parse_constant=_reject_constant)
+        value = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
     except PayloadError:
         raise
     except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd nesting
         raise PayloadError("The body is not valid JSON.") from exc
-    storable_require(value)
+    if not _plainly_storable(body):
+        storable_require(value)
     return value
+
+
+def _plainly_storable(body: bytes) -> bool:
+    """Whether the raw body alone shows that `storable_require` would pass, which spares
+    walking the parsed value (most webhooks). Floats were checked while parsing. A NUL
+    or a lone surrogate can only come from a \\u escape (the parser refuses raw control
+    characters) or, for surrogates, from UTF-8 bytes starting 0xED; a body in UTF-16 or
+    32 has NUL bytes. Fewer brackets than MAX_DEPTH cannot nest MAX_DEPTH deep. Anything
+    else is walked, so a false alarm only costs the walk."""
+    return (
+        b"\\u" not in body
+        and b"\xed" not in body
+        and b"\x00" not in body
+        and body.count(b"{") + body.count(b"[") < MAX_DEPTH
+    )
 
 
 # Genesys payloads nest about ten levels. Deeper documents are refused: json.dumps,
