@@ -12,6 +12,7 @@ from tenants.models import Tenant
 from tests.relay.conftest import REPO, Consumer, decoded, outbox_write
 from webhooks.models import OutboxMessage
 from webhooks.outbox.publisher import (
+    WRITE_CHUNK,
     EventPublisher,
     OutgoingEvent,
     outbox_publisher_create,
@@ -90,6 +91,34 @@ def test_idle_connection_keeps_heartbeats_and_recovers_when_the_broker_drops_it(
         assert publisher.connects == 2
     finally:
         publisher.close()
+
+
+def test_batch_written_in_pieces_arrives_whole_and_in_order_with_a_body_over_a_frame(
+    consumer_factory: Callable[..., Consumer],
+) -> None:
+    consumer = consumer_factory(binding_keys=["probe.#"])
+    publisher = EventPublisher(url=_events_url(), exchange="genesys.events")
+    # 300 events of ~2 KiB pass the 256 KiB write piece twice; one body is larger than a
+    # piece and than RabbitMQ's frame_max (128 KiB), so it spans several frames.
+    bodies = [f'{{"seq": {n}, "pad": "{chr(97 + n % 26) * 2000}"}}'.encode() for n in range(300)]
+    bodies[150] = b'{"big": "' + b"z" * (WRITE_CHUNK + 9000) + b'"}'
+    events = [
+        OutgoingEvent(
+            key=n, event_id=f"piece-{n}", tenant="acme", routing_key="probe.acme", body=body
+        )
+        for n, body in enumerate(bodies)
+    ]
+    try:
+        first = publisher.publish_batch(events)
+        second = publisher.publish_batch(events[:2])  # the tags go on counting after a batch
+    finally:
+        publisher.close()
+    assert (first.confirmed, first.rejected, first.error) == (list(range(300)), {}, None)
+    assert (second.confirmed, second.rejected, second.error) == ([0, 1], {}, None)
+    messages = consumer.collect(unique=300, timeout=10)
+    consumer.settle()
+    assert [m.body for m in consumer.messages] == [*bodies, *bodies[:2]]
+    assert [m.properties["message_id"] for m in messages[:300]] == [e.event_id for e in events]
 
 
 def _events_url() -> str:
