@@ -4,7 +4,8 @@ Celery's `confirm_publish` waits for each message's confirm, which tops out near
 messages/s on loopback; publishing a batch and then waiting once reaches ~10x that. So the
 relay speaks AMQP itself: one connection, one channel in confirm mode, delivery tags counted
 locally, and basic.ack / basic.nack (with their `multiple` flag) and basic.return settled
-per message.
+per message. A batch's frames are built by py-amqp's frame writer into one buffer and sent
+with a few large writes instead of one `basic_publish` (and one socket write) per message.
 
 Every way a broker can go away surfaces as `BrokerUnavailable`: py-amqp and kombu errors,
 but also plain `OSError`s (`ConnectionResetError` when the broker restarts, `socket.timeout`,
