@@ -96,7 +96,12 @@ class Publisher(Protocol):
     @property
     def retry_in(self) -> float: ...
 
-    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome: ...
+    def publish_batch(
+        self,
+        events: Sequence[OutgoingEvent],
+        *,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> BatchOutcome: ...
 
     def service(self, *, timeout: float) -> None: ...
 
@@ -261,9 +266,17 @@ class EventPublisher:
 
     # --- publishing -------------------------------------------------------------------
 
-    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome:
+    def publish_batch(
+        self,
+        events: Sequence[OutgoingEvent],
+        *,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> BatchOutcome:
         """Publish `events` in order, then wait once for all their confirms.
 
+        `while_waiting` runs once the batch is written, before the wait, so the caller's
+        own work overlaps the broker's; if it raises, the connection is dropped (its
+        confirms would come for a batch nobody waits for) and the error propagates.
         Raises BrokerUnavailable only when it cannot connect; a connection that breaks
         mid-batch is reported in `outcome.error` alongside what was settled before it.
         """
@@ -274,11 +287,30 @@ class EventPublisher:
         outcome = BatchOutcome()
         try:
             self._write_batch(events)
+        except CONNECTION_ERRORS as exc:
+            return self._interrupted(outcome, exc, batch=len(events))
+        if while_waiting is not None:
+            try:
+                while_waiting()
+            except BaseException:
+                self.close()
+                raise
+        try:
             self._wait_for_confirms()
         except (*CONNECTION_ERRORS, BrokerUnavailable) as exc:  # type: ignore[misc]  # mypy cannot see a tuple unpacked into except
-            outcome.error = BrokerUnavailable(repr(exc))
-            logger.warning("relay.publish_interrupted", error=repr(exc), batch=len(events))
-            self.close()
+            return self._interrupted(outcome, exc, batch=len(events))
+        return self._settle(outcome)
+
+    def _interrupted(
+        self, outcome: BatchOutcome, exc: BaseException, *, batch: int
+    ) -> BatchOutcome:
+        outcome.error = BrokerUnavailable(repr(exc))
+        logger.warning("relay.publish_interrupted", error=repr(exc), batch=batch)
+        self.close()
+        return self._settle(outcome)
+
+    def _settle(self, outcome: BatchOutcome) -> BatchOutcome:
+        """Fill `outcome` from what the broker said about each of the batch's tags."""
         for key in self._tags.values():
             if key in self._rejected:
                 outcome.rejected[key] = self._rejected[key]
@@ -397,7 +429,18 @@ class KombuPublisher:
     def retry_in(self) -> float:
         return 0.0
 
-    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome:
+    def publish_batch(
+        self,
+        events: Sequence[OutgoingEvent],
+        *,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> BatchOutcome:
+        outcome = self._publish(events)
+        if while_waiting is not None and outcome.error is None:
+            while_waiting()  # nothing to wait for here; run it as EventPublisher would
+        return outcome
+
+    def _publish(self, events: Sequence[OutgoingEvent]) -> BatchOutcome:
         outcome = BatchOutcome()
         try:
             if self._producer is None:

@@ -58,6 +58,12 @@ def outbox_retry_delay(*, attempts: int) -> timedelta:
     )
 
 
+def _mark_published(*, ids: list[int], now: datetime) -> None:
+    OutboxMessage.objects.filter(id__in=ids, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.PUBLISHED, published_at=now, last_error=""
+    )
+
+
 def _record_rejections(*, rejected: dict[int, str], now: datetime) -> int:
     dead = 0
     rows = OutboxMessage.objects.filter(id__in=rejected, status=OutboxMessage.Status.PENDING)
@@ -118,13 +124,23 @@ def relay_publish_batch(*, publisher: Publisher, batch_size: int | None = None) 
         claimed = outbox_attachments_prepare(rows=claimed, defer=_copy_retry_later)
         if not claimed:
             return BatchResult(claimed=held, published=0, failed=0)
+        ids = [row.event.key for row in claimed]
+        early: list[str] = []  # the savepoint of the early mark, once made
+
+        def mark_early() -> None:
+            # While the broker stores the batch, mark all of it published in a savepoint;
+            # kept only if every row is confirmed. Nothing commits before the confirms.
+            early.append(transaction.savepoint())
+            _mark_published(ids=ids, now=timezone.now())
+
         # Connect only now: an idle relay never touches the broker.
-        outcome = publisher.publish_batch([row.event for row in claimed])
+        outcome = publisher.publish_batch([row.event for row in claimed], while_waiting=mark_early)
         now = timezone.now()
-        if outcome.confirmed:
-            OutboxMessage.objects.filter(
-                id__in=outcome.confirmed, status=OutboxMessage.Status.PENDING
-            ).update(status=OutboxMessage.Status.PUBLISHED, published_at=now, last_error="")
+        everything = len(outcome.confirmed) == len(ids) and outcome.error is None
+        if early and not everything:
+            transaction.savepoint_rollback(early[0])
+        if outcome.confirmed and not (early and everything):
+            _mark_published(ids=outcome.confirmed, now=now)
         dead = _record_rejections(rejected=outcome.rejected, now=now) if outcome.rejected else 0
     # Counted only once committed, so a failed commit does not inflate them.
     confirmed = set(outcome.confirmed)
