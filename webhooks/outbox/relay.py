@@ -3,10 +3,13 @@
 How a batch works (`relay_publish_batch`), all in one database transaction:
 1. Claim (webhooks.outbox.claim): hold a few ordering keys and take their oldest pending
    rows, up to OUTBOX_RELAY_BATCH_SIZE, in id order.
-2. Publish the rows as one batch and wait once for the broker's confirms.
-3. Mark confirmed rows published; charge rejected rows one attempt (dead after
-   OUTBOX_MAX_ATTEMPTS); leave rows the broker never settled pending. Commit, which
-   releases the keys.
+2. Publish the rows as one batch and wait once for the broker's confirms. While the
+   broker works on the batch, mark all of it published inside a savepoint, so the UPDATE
+   costs no time of its own in the usual case.
+3. Every row confirmed: keep that mark. Otherwise roll the savepoint back, then mark the
+   confirmed rows published, charge rejected rows one attempt (dead after
+   OUTBOX_MAX_ATTEMPTS) and leave rows the broker never settled pending. Commit, which
+   releases the keys; nothing is committed before its confirm.
 
 Ordering. A key is held by one relay at a time, from its claim to the commit of the
 outcome, so one conversation's events never race each other across relays. A rejected
