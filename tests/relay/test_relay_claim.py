@@ -70,9 +70,14 @@ class PausingPublisher:
         self.connects = 0
         self.retry_in = 0.0
 
-    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome:
+    def publish_batch(
+        self,
+        events: Sequence[OutgoingEvent],
+        *,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> BatchOutcome:
         self.before()
-        return self.publisher.publish_batch(events)
+        return self.publisher.publish_batch(events, while_waiting=while_waiting)
 
     def service(self, *, timeout: float) -> None:
         self.publisher.service(timeout=timeout)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db.models import Max
 
 from tenants.models import Tenant
@@ -111,8 +110,11 @@ def test_worker_killed_mid_batch_loses_nothing_after_restart(
     keys = [f"conv-{n:02}" for n in range(40)]
     outbox_write(tenant=tenant, keys=keys, per_key=75, rows_per_transaction=500, wake=False)
 
-    first = relay_process()
-    consumer.collect(unique=800, timeout=30)  # it is publishing now
+    # Small batches keep the first relay busy for a while (a batch of 250 drains the 3,000
+    # rows in well under a second, before the kill could land).
+    killed_batch = 25
+    first = relay_process(OUTBOX_RELAY_BATCH_SIZE=str(killed_batch))
+    consumer.collect(unique=300, timeout=30)  # it is publishing now
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
     published_before_restart = OutboxMessage.objects.filter(
@@ -125,7 +127,7 @@ def test_worker_killed_mid_batch_loses_nothing_after_restart(
     consumer.settle()
     duplicates = assert_in_order_per_key(consumer.messages, keys=keys, per_key=75)
     # At most the killed batch can come twice, each with its first id.
-    assert duplicates <= settings.OUTBOX_RELAY_BATCH_SIZE
+    assert duplicates <= killed_batch
     wait_for(all_published(3000), timeout=10, what="all rows marked published")
 
 

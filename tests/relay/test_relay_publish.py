@@ -12,6 +12,7 @@ from tenants.models import Tenant
 from tests.relay.conftest import REPO, Consumer, decoded, outbox_write
 from webhooks.models import OutboxMessage
 from webhooks.outbox.publisher import (
+    WRITE_CHUNK,
     EventPublisher,
     OutgoingEvent,
     outbox_publisher_create,
@@ -90,6 +91,70 @@ def test_idle_connection_keeps_heartbeats_and_recovers_when_the_broker_drops_it(
         assert publisher.connects == 2
     finally:
         publisher.close()
+
+
+def test_batch_written_in_pieces_arrives_whole_and_in_order_with_a_body_over_a_frame(
+    consumer_factory: Callable[..., Consumer],
+) -> None:
+    consumer = consumer_factory(binding_keys=["probe.#"])
+    publisher = EventPublisher(url=_events_url(), exchange="genesys.events")
+    # 300 events of ~2 KiB pass the 256 KiB write piece twice; one body is larger than a
+    # piece and than RabbitMQ's frame_max (128 KiB), so it spans several frames.
+    bodies = [f'{{"seq": {n}, "pad": "{chr(97 + n % 26) * 2000}"}}'.encode() for n in range(300)]
+    bodies[150] = b'{"big": "' + b"z" * (WRITE_CHUNK + 9000) + b'"}'
+    events = [
+        OutgoingEvent(
+            key=n, event_id=f"piece-{n}", tenant="acme", routing_key="probe.acme", body=body
+        )
+        for n, body in enumerate(bodies)
+    ]
+    try:
+        first = publisher.publish_batch(events)
+        second = publisher.publish_batch(events[:2])  # the tags go on counting after a batch
+    finally:
+        publisher.close()
+    assert (first.confirmed, first.rejected, first.error) == (list(range(300)), {}, None)
+    assert (second.confirmed, second.rejected, second.error) == ([0, 1], {}, None)
+    messages = consumer.collect(unique=300, timeout=10)
+    consumer.settle()
+    assert [m.body for m in consumer.messages] == [*bodies, *bodies[:2]]
+    assert [m.properties["message_id"] for m in messages[:300]] == [e.event_id for e in events]
+
+
+def test_work_while_waiting_runs_after_the_write_and_a_failure_drops_the_connection(
+    consumer_factory: Callable[..., Consumer],
+) -> None:
+    consumer = consumer_factory(binding_keys=["probe.#"])
+    publisher = EventPublisher(url=_events_url(), exchange="genesys.events")
+
+    def event(n: int) -> OutgoingEvent:
+        return OutgoingEvent(
+            key=n, event_id=f"wait-{n}", tenant="acme", routing_key="probe.acme", body=b"{}"
+        )
+
+    seen_during: list[int] = []
+
+    def fail() -> None:
+        raise RuntimeError("database gone")
+
+    try:
+        outcome = publisher.publish_batch(
+            [event(1)], while_waiting=lambda: seen_during.append(publisher.connects)
+        )
+        assert (outcome.confirmed, seen_during) == ([1], [1])
+        with pytest.raises(RuntimeError, match="database gone"):
+            publisher.publish_batch([event(2)], while_waiting=fail)
+        # Its confirm would arrive for a batch nobody waits for: the connection is dropped.
+        assert not publisher.connected
+        assert publisher.publish_batch([event(3)]).confirmed == [3]
+        assert publisher.connects == 2
+    finally:
+        publisher.close()
+    consumer.collect(unique=2, timeout=5)
+    consumer.settle(quiet=0.5)
+    # wait-2 was written before the work failed, so it may well have arrived: its row
+    # stays pending (the caller's transaction rolls back) and goes again, at least once.
+    assert {"wait-1", "wait-3"} <= consumer.ids()
 
 
 def _events_url() -> str:

@@ -4,7 +4,8 @@ Celery's `confirm_publish` waits for each message's confirm, which tops out near
 messages/s on loopback; publishing a batch and then waiting once reaches ~10x that. So the
 relay speaks AMQP itself: one connection, one channel in confirm mode, delivery tags counted
 locally, and basic.ack / basic.nack (with their `multiple` flag) and basic.return settled
-per message.
+per message. A batch's frames are built by py-amqp's frame writer into one buffer and sent
+with a few large writes instead of one `basic_publish` (and one socket write) per message.
 
 Every way a broker can go away surfaces as `BrokerUnavailable`: py-amqp and kombu errors,
 but also plain `OSError`s (`ConnectionResetError` when the broker restarts, `socket.timeout`,
@@ -16,7 +17,7 @@ and the factory choosing between them implement one Protocol and read together.
 
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +26,9 @@ import amqp.exceptions
 import kombu
 import kombu.exceptions
 import structlog
+from amqp import spec
+from amqp.method_framing import frame_writer
+from amqp.serialization import dumps
 from django.conf import settings
 from kombu.utils.url import parse_url
 
@@ -35,6 +39,9 @@ logger = structlog.get_logger(__name__)
 
 CONTENT_TYPE = "application/cloudevents+json"
 PERSISTENT = 2
+PUBLISH_ARGUMENTS = "Bssbb"  # basic.publish's argument types, as py-amqp's Channel has them
+# A batch is written in pieces of about this size: few writes, bounded memory for big bodies.
+WRITE_CHUNK = 256 * 1024
 
 # Everything that means "the broker (or the way to it) is gone", not "this message is bad".
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -43,6 +50,13 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     amqp.exceptions.AMQPError,
     kombu.exceptions.KombuError,
 )
+
+
+class _BufferSink:
+    """Stands in for py-amqp's transport so its frame_writer appends frames to a buffer."""
+
+    def __init__(self, buffer: bytearray) -> None:
+        self.write = buffer.extend
 
 
 class BrokerUnavailable(Exception):
@@ -82,7 +96,12 @@ class Publisher(Protocol):
     @property
     def retry_in(self) -> float: ...
 
-    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome: ...
+    def publish_batch(
+        self,
+        events: Sequence[OutgoingEvent],
+        *,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> BatchOutcome: ...
 
     def service(self, *, timeout: float) -> None: ...
 
@@ -118,6 +137,9 @@ class EventPublisher:
         self._connection: amqp.Connection | None = None
         self._channel: amqp.Channel | None = None
         self._next_tag = 1
+        self._unsettled_from = 1  # every tag below it is settled (acked or nacked)
+        self._frames = bytearray()  # the batch's frames, written by _frame_writer
+        self._frame_writer: Callable[..., None] | None = None
         self._failures = 0
         self._retry_at = 0.0
         # Per-batch settlement state, filled by the channel callbacks.
@@ -191,6 +213,8 @@ class EventPublisher:
         channel.events["basic_return"].add(self._on_return)
         self._channel = channel
         self._next_tag = 1
+        self._frames.clear()
+        self._frame_writer = frame_writer(connection, _BufferSink(self._frames))
         self.connects += 1
         logger.info("relay.broker_connected", exchange=self.exchange)
 
@@ -242,47 +266,96 @@ class EventPublisher:
 
     # --- publishing -------------------------------------------------------------------
 
-    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome:
+    def publish_batch(
+        self,
+        events: Sequence[OutgoingEvent],
+        *,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> BatchOutcome:
         """Publish `events` in order, then wait once for all their confirms.
 
+        `while_waiting` runs once the batch is written, before the wait, so the caller's
+        own work overlaps the broker's; if it raises, the connection is dropped (its
+        confirms would come for a batch nobody waits for) and the error propagates.
         Raises BrokerUnavailable only when it cannot connect; a connection that breaks
         mid-batch is reported in `outcome.error` alongside what was settled before it.
         """
         self.ensure_connected()
-        channel = self._channel
-        assert channel is not None
         self._tags, self._by_message = {}, {}
         self._settled, self._acked, self._rejected = set(), set(), {}
+        self._unsettled_from = self._next_tag
         outcome = BatchOutcome()
         try:
-            for event in events:
-                message = amqp.Message(
-                    event.body,
-                    content_type=CONTENT_TYPE,
-                    delivery_mode=PERSISTENT,
-                    message_id=event.event_id,
-                    application_headers={"tenant": event.tenant},
-                )
-                self._tags[self._next_tag] = event.key
-                self._by_message[(event.tenant, event.event_id)] = event.key
-                self._next_tag += 1
-                channel.basic_publish(
-                    message,
-                    exchange=self.exchange,
-                    routing_key=event.routing_key,
-                    mandatory=True,
-                )
+            self._write_batch(events)
+        except CONNECTION_ERRORS as exc:
+            return self._interrupted(outcome, exc, batch=len(events))
+        if while_waiting is not None:
+            try:
+                while_waiting()
+            except BaseException:
+                self.close()
+                raise
+        try:
             self._wait_for_confirms()
         except (*CONNECTION_ERRORS, BrokerUnavailable) as exc:  # type: ignore[misc]  # mypy cannot see a tuple unpacked into except
-            outcome.error = BrokerUnavailable(repr(exc))
-            logger.warning("relay.publish_interrupted", error=repr(exc), batch=len(events))
-            self.close()
+            return self._interrupted(outcome, exc, batch=len(events))
+        return self._settle(outcome)
+
+    def _interrupted(
+        self, outcome: BatchOutcome, exc: BaseException, *, batch: int
+    ) -> BatchOutcome:
+        outcome.error = BrokerUnavailable(repr(exc))
+        logger.warning("relay.publish_interrupted", error=repr(exc), batch=batch)
+        self.close()
+        return self._settle(outcome)
+
+    def _settle(self, outcome: BatchOutcome) -> BatchOutcome:
+        """Fill `outcome` from what the broker said about each of the batch's tags."""
         for key in self._tags.values():
             if key in self._rejected:
                 outcome.rejected[key] = self._rejected[key]
             elif key in self._acked:
                 outcome.confirmed.append(key)
         return outcome
+
+    def _write_batch(self, events: Sequence[OutgoingEvent]) -> None:
+        """Frame every event's basic.publish into one buffer and send it with few writes.
+
+        What `channel.basic_publish` sends, byte for byte (py-amqp's own `frame_writer`
+        frames each message), but written per WRITE_CHUNK bytes instead of per message:
+        a socket write per message, and the read for a `connection.blocked` that
+        basic_publish does before each, cost the relay more CPU than the rest of the batch.
+        The broker numbers the publishes of a confirm-mode channel 1, 2, 3..., so the tags
+        are counted here in the same order.
+        """
+        connection, channel, write_frame = self._connection, self._channel, self._frame_writer
+        assert connection is not None and channel is not None and write_frame is not None
+        buffer = self._frames
+        buffer.clear()
+        arguments: dict[str, bytes] = {}  # serialised basic.publish arguments per routing key
+        for event in events:
+            message = amqp.Message(
+                event.body,
+                content_type=CONTENT_TYPE,
+                delivery_mode=PERSISTENT,
+                message_id=event.event_id,
+                application_headers={"tenant": event.tenant},
+            )
+            args = arguments.get(event.routing_key)
+            if args is None:
+                # ticket 0, exchange, routing key, mandatory, immediate: as basic_publish.
+                args = dumps(PUBLISH_ARGUMENTS, (0, self.exchange, event.routing_key, True, False))
+                arguments[event.routing_key] = args
+            write_frame(1, channel.channel_id, spec.Basic.Publish, args, message)
+            self._tags[self._next_tag] = event.key
+            self._by_message[(event.tenant, event.event_id)] = event.key
+            self._next_tag += 1
+            if len(buffer) >= WRITE_CHUNK:
+                connection.transport.write(buffer)
+                buffer.clear()
+        if buffer:
+            connection.transport.write(buffer)
+            buffer.clear()
 
     def _wait_for_confirms(self) -> None:
         deadline = time.monotonic() + self.confirm_timeout
@@ -299,7 +372,14 @@ class EventPublisher:
         """The tags an ack or nack settles now: with `multiple`, every one up to
         `delivery_tag` not settled by an earlier ack or nack, never those again."""
         if multiple:
-            tags = [t for t in self._tags if t <= delivery_tag and t not in self._settled]
+            # Every tag below _unsettled_from is settled: start there, not at the batch's
+            # first tag, so a batch confirmed in many `multiple` frames costs linear time.
+            tags = [
+                t
+                for t in range(self._unsettled_from, delivery_tag + 1)
+                if t in self._tags and t not in self._settled
+            ]
+            self._unsettled_from = max(self._unsettled_from, delivery_tag + 1)
         else:
             tags = [delivery_tag] if delivery_tag in self._tags else []
         self._settled.update(tags)
@@ -349,7 +429,18 @@ class KombuPublisher:
     def retry_in(self) -> float:
         return 0.0
 
-    def publish_batch(self, events: Sequence[OutgoingEvent]) -> BatchOutcome:
+    def publish_batch(
+        self,
+        events: Sequence[OutgoingEvent],
+        *,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> BatchOutcome:
+        outcome = self._publish(events)
+        if while_waiting is not None and outcome.error is None:
+            while_waiting()  # nothing to wait for here; run it as EventPublisher would
+        return outcome
+
+    def _publish(self, events: Sequence[OutgoingEvent]) -> BatchOutcome:
         outcome = BatchOutcome()
         try:
             if self._producer is None:
