@@ -35,9 +35,10 @@ _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]
 # read neither `self.context` nor `partial`, and that never change their fields per
 # instance. (A comment, not a docstring: the schema would show a docstring.)
 class SharedFieldsSerializer(serializers.Serializer):
-    _shared_fields_lock: ClassVar[threading.Lock] = threading.Lock()
+    _shared_fields: ClassVar[Any]
+    _shared_fields_lock: ClassVar[threading.RLock] = threading.RLock()
 
-    @property  # type: ignore[override]  # a class-wide value instead of DRF's cached_property
+    @property  # a class-wide value instead of DRF's cached_property
     def fields(self) -> Any:
         cls = type(self)
         shared = cls.__dict__.get("_shared_fields")  # this class's own, not a parent's

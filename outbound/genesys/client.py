@@ -48,6 +48,10 @@ class GenesysClient:
         # Genesys' correlation id of the last answer, for logging what a 2xx body reports.
         self.last_context_id = ""
 
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        return self._rate_limiter
+
     def _call(
         self,
         method: str,

@@ -19,8 +19,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from genesys_gateway.sql import insert_once
+from genesys_gateway.sql import insert_once, insert_once_sql
 from outbound.errors import DeliveryInProgress
+from outbound.genesys import DatabaseRateLimiter
 from outbound.models import DeliveryState, InboundMessage, InboundReceipt
 
 logger = structlog.get_logger(__name__)
@@ -28,9 +29,19 @@ logger = structlog.get_logger(__name__)
 Delivery = TypeVar("Delivery", InboundMessage, InboundReceipt)
 
 
-def _claim_insert(*, model: type[Delivery], values: dict[str, Any]) -> int | None:
-    """The new claim row's id, or None when the key is taken."""
-    return insert_once(model(**values))
+def _claim_insert(
+    *, model: type[Delivery], values: dict[str, Any], limiter: DatabaseRateLimiter | None
+) -> int | None:
+    """The new claim row's id, or None when the key is taken.
+
+    With a `limiter`, the INSERT also reserves the Genesys call in the tenant's bucket,
+    in the same statement (one round trip fewer per message; docs/benchmarks.md).
+    """
+    if limiter is None or connection.vendor != "postgresql":
+        return insert_once(model(**values))
+    sql, params = insert_once_sql(model(**values))
+    new_id = limiter.acquire_after(statement=sql, params=params)
+    return None if new_id is None else int(new_id)
 
 
 def _stale_after() -> timedelta:
@@ -44,13 +55,15 @@ def delivery_claim(
     lookup: dict[str, Any],
     defaults: dict[str, Any] | None = None,
     wait_s: float | None = None,
+    limiter: DatabaseRateLimiter | None = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> tuple[Delivery, bool]:
     """(row, True) when this request must call Genesys; (row, False) when it was done.
 
     While another request holds a fresh claim this waits up to `wait_s` (default
-    GENESYS_IDEMPOTENCY_WAIT_S) for its result, then raises DeliveryInProgress.
+    GENESYS_IDEMPOTENCY_WAIT_S) for its result, then raises DeliveryInProgress. A claim
+    won by the INSERT also reserves the call in `limiter`, if one is given.
     """
     wait = settings.GENESYS_IDEMPOTENCY_WAIT_S if wait_s is None else wait_s
     deadline = monotonic() + wait
@@ -66,7 +79,7 @@ def delivery_claim(
             "claim_token": token,
             "created_at": now,
         }
-        new_id = _claim_insert(model=model, values=values)
+        new_id = _claim_insert(model=model, values=values, limiter=limiter)
         if new_id is not None:
             return model(pk=new_id, **values), True
         row = model._default_manager.filter(**lookup).first()
