@@ -1,7 +1,9 @@
 """HTTP to Genesys Cloud: the pooled session, one attempt, and the retry policy around it.
 
 - One `requests.Session` per process, pooled; every attempt has a timeout; redirects are
-  never followed (a 3xx is an unusable answer).
+  never followed (a 3xx is an unusable answer); no cookies are kept or sent. Requests are
+  prepared here and sent through the session's adapter (`_exchange`), skipping the
+  per-call work of `Session.request` that the gateway does not use.
 - Retries: 429 (after its Retry-After) for any request, since Genesys did not process it;
   502/503/504, timeouts, connection errors and broken transfers only for requests that are
   safe to repeat (reads, and Open Messaging inbound messages, receipts and events, which
