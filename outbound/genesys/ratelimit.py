@@ -5,6 +5,7 @@ whole stays under Genesys' per-client request limit, however many processes run.
 """
 
 import math
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -75,13 +76,16 @@ _LEVEL = (
     "LEAST(p.burst, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM (p.at - b.updated_at))) * p.rate)"
 )
 _WAIT = f"(CASE WHEN {_LEVEL} >= 1 THEN 0 ELSE (1 - {_LEVEL}) / p.rate END)"
+# `updated_at` never moves backwards: a statement whose time `p.at` was taken before
+# another process's UPDATE, and that then waited for the row lock, would otherwise set it
+# back and let the next caller collect the same refill a second time.
 _UPDATE = f"""UPDATE outbound_genesysratelimit AS b SET
     tokens = CASE WHEN {_WAIT} > p.max_wait THEN {_LEVEL} ELSE {_LEVEL} - 1 END,
     delayed_count = b.delayed_count
         + CASE WHEN {_WAIT} > 0 AND {_WAIT} <= p.max_wait THEN 1 ELSE 0 END,
     rejected_count = b.rejected_count + CASE WHEN {_WAIT} > p.max_wait THEN 1 ELSE 0 END,
     last_wait_s = CASE WHEN {_WAIT} > p.max_wait THEN -1 ELSE {_WAIT} END,
-    updated_at = p.at
+    updated_at = GREATEST(b.updated_at, p.at)
 FROM p
 WHERE b.tenant_id = p.tenant"""
 _ACQUIRE_SQL = f"WITH {_PARAMS}\n{_UPDATE}\nRETURNING b.last_wait_s"
@@ -182,27 +186,31 @@ class DatabaseRateLimiter:
         self._max_wait_s = (
             settings.GENESYS_RATE_LIMIT_MAX_WAIT_S if max_wait_s is None else max_wait_s
         )
-        self._reserved: float | None = None  # a wait granted by acquire_after, or -1
+        # From acquire_after: (the wait granted, or -1 for refused; when it was granted).
+        self._reserved: tuple[float, float] | None = None
 
     def acquire(self, *, max_wait_s: float) -> float:
         limit = min(max_wait_s, self._max_wait_s)
         reserved, self._reserved = self._reserved, None
         if reserved is None:
             return rate_limit_acquire(tenant=self._tenant, max_wait_s=limit)
-        if reserved < 0:
+        granted, at = reserved
+        if granted < 0:
             raise rate_limit_refusal(tenant=self._tenant)
+        wait = max(0.0, granted - (time.monotonic() - at))  # e.g. a token refresh came first
         # A caller with less time left than the reservation's wait cannot use it; the slot
         # stays spent, which only ever keeps the tenant further under its limit.
-        if reserved > limit:
+        if wait > limit:
             raise rate_limit_refusal(tenant=self._tenant)
-        return reserved
+        return wait
 
     def acquire_after(self, *, statement: str, params: Sequence[Any]) -> Any:
         """Run `statement` and reserve a call if it returned a row (PostgreSQL only; see
         rate_limit_acquire_after). The statement's value, or None."""
-        value, self._reserved = rate_limit_acquire_after(
+        value, wait = rate_limit_acquire_after(
             tenant=self._tenant, max_wait_s=self._max_wait_s, statement=statement, params=params
         )
+        self._reserved = None if wait is None else (wait, time.monotonic())
         return value
 
     def pause(self, *, seconds: float, reserve: bool) -> None:
