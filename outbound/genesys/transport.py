@@ -204,7 +204,7 @@ def _prepared(call: Call, session: requests.Session) -> requests.PreparedRequest
     options = call.options
     prepared = requests.PreparedRequest()
     prepared.method = call.method
-    prepared.url = _full_url(call.url, _query(options.get("params")))
+    prepared.url = _url_with_query(call.url, options.get("params"))
     prepared.prepare_headers({**session.headers, **options.get("headers", {})})
     prepared.prepare_body(options.get("data"), None, options.get("json"))
     if options.get("auth") is not None:
@@ -212,15 +212,17 @@ def _prepared(call: Call, session: requests.Session) -> requests.PreparedRequest
     return prepared
 
 
-def _query(params: Any) -> tuple[tuple[Any, Any], ...]:
-    if not params:
-        return ()
-    return tuple(params.items() if isinstance(params, dict) else params)
+def _url_with_query(url: str, params: Any) -> str:
+    """The URL with its query string, quoted as requests quotes it; cached per URL."""
+    query = tuple(params.items() if isinstance(params, dict) else params or ())
+    try:
+        return _full_url(url, query)
+    except TypeError:  # a list among the values: not hashable, so not cached
+        return _full_url.__wrapped__(url, query)
 
 
 @functools.lru_cache(maxsize=1024)
 def _full_url(url: str, query: tuple[tuple[Any, Any], ...]) -> str:
-    """The URL with its query string, quoted as requests quotes it."""
     prepared = requests.PreparedRequest()
     prepared.prepare_url(url, list(query))
     assert prepared.url is not None

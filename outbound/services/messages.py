@@ -183,16 +183,10 @@ def message_send(
             message_id=message_id, sender=sender, reply=reply, timestamp=timestamp
         )
     else:
-        body = message_body(
-            message_id=message_id,
-            sender=sender,
-            text=text,
-            attachments=attachments,
-            metadata=metadata,
-            timestamp=timestamp,
-        )
+        content: dict[str, Any] = {"text": text, "attachments": attachments, "metadata": metadata}
+        body = message_body(message_id=message_id, sender=sender, timestamp=timestamp, **content)
+    send = client.send_inbound_structured_response if reply else client.send_inbound_message
     try:
-        send = client.send_inbound_structured_response if reply else client.send_inbound_message
         answer = send(integration_id=integration.integration_id, message=body)
         genesys_message_id = str(answer.get("id") or "") if isinstance(answer, dict) else ""
         if not genesys_message_id:
