@@ -7,9 +7,9 @@ scripts/services.sh. The same client sends, alternately in rounds:
 - direct:  the inbound message straight to the emulator,
            POST /api/v2/conversations/messages/{integration}/inbound/open/message
            ?prefetchConversationId=true with a bearer token (baseline)
-- gateway: POST /api/v1/tenants/<slug>/messages with the tenant's API key: key lookup,
-           validation, idempotency claim (INSERT), rate-limit bucket (row lock), cached
-           OAuth token, the same Genesys call, the routing-map record, the result saved
+- gateway: POST /api/v1/tenants/<slug>/messages with the tenant's API key: cached key,
+           validation, idempotency claim and rate-limit bucket (one statement), cached
+           OAuth token, the same Genesys call, the result saved (with the routing map)
 
 each with a new message id every time (no repeats), once with 8 concurrent keep-alive
 connections (throughput) and once with a single one (latency without queueing). The

@@ -45,6 +45,22 @@ def insert_once(instance: Model, *, conflict_columns: tuple[str, ...] = ()) -> i
     nothing. `conflict_columns` names the unique constraint (any, when empty). Sets the
     instance's pk when it inserts.
     """
+    sql, params = insert_once_sql(instance, conflict_columns=conflict_columns)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instance.pk = row[0]
+    instance._state.adding = False
+    return int(row[0])
+
+
+def insert_once_sql(
+    instance: Model, *, conflict_columns: tuple[str, ...] = ()
+) -> tuple[str, list[Any]]:
+    """The statement of `insert_once` and its parameters (positional `%s`), for callers
+    that run it inside a larger statement (a CTE)."""
     meta = instance._meta
     assert meta.pk is not None
     quote = connection.ops.quote_name
@@ -55,11 +71,4 @@ def insert_once(instance: Model, *, conflict_columns: tuple[str, ...] = ()) -> i
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT {target}DO NOTHING RETURNING {quote(meta.pk.column or meta.pk.attname)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    instance.pk = row[0]
-    instance._state.adding = False
-    return int(row[0])
+    return sql, params

@@ -5,6 +5,7 @@ the answers in the OpenAPI schema, so a body cannot say what the schema does not
 """
 
 import re
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
@@ -26,7 +27,32 @@ METADATA_VALUE_MAX_LENGTH = 1024
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 
 
-class StrictSerializer(serializers.Serializer):
+# DRF deep-copies every declared field (and rebuilds nested serializers) for each new
+# serializer instance: the largest part of validating a request body (docs/benchmarks.md).
+# Fields keep no per-request state while they validate or represent, so one bound set can
+# serve every instance, in every thread. They are bound to a prototype instance without
+# data or context, so this is only for serializers whose fields, defaults and validators
+# read neither `self.context` nor `partial`, and that never change their fields per
+# instance. (A comment, not a docstring: the schema would show a docstring.)
+class SharedFieldsSerializer(serializers.Serializer):
+    _shared_fields: ClassVar[Any]
+    _shared_fields_lock: ClassVar[threading.RLock] = threading.RLock()
+
+    @property  # a class-wide value instead of DRF's cached_property
+    def fields(self) -> Any:
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")  # this class's own, not a parent's
+        if shared is None:
+            with cls._shared_fields_lock:
+                shared = cls.__dict__.get("_shared_fields")
+                if shared is None:
+                    prototype = cls()
+                    shared = super(SharedFieldsSerializer, prototype).fields
+                    cls._shared_fields = shared
+        return shared
+
+
+class StrictSerializer(SharedFieldsSerializer):
     """Unknown fields are rejected with a 400 (a misspelt field is never silently lost)."""
 
     def to_internal_value(self, data: Any) -> Any:

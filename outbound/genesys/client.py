@@ -5,6 +5,7 @@ limiter are handed in. A 401 or 403 gets one fresh token and one more try; a sec
 refusal is final. Every answer is a JSON object; anything else is a GenesysBadAnswerError.
 """
 
+import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,13 @@ from outbound.genesys.tokens import StaticToken, TokenSource
 from outbound.genesys.transport import Call, Clock, RateLimiter, RetryPolicy, send
 
 logger = structlog.get_logger(__name__)
+
+# Jitter for retry delays, shared by every client of the process: seeding a new Random
+# reads the OS entropy source and fills its state, a measurable cost when a client is
+# made per request (docs/benchmarks.md). Its methods are safe to call from any thread;
+# a forked process (gunicorn and Celery workers) reseeds it, so workers never share jitter.
+_JITTER = random.Random()
+os.register_at_fork(after_in_child=_JITTER.seed)
 
 
 class GenesysClient:
@@ -44,9 +52,13 @@ class GenesysClient:
         self._token_source = token_source
         self._rate_limiter = rate_limiter
         self._policy = policy or RetryPolicy.from_settings()
-        self._clock = Clock(sleep=sleep, monotonic=monotonic, rng=rng or random.Random())
+        self._clock = Clock(sleep=sleep, monotonic=monotonic, rng=rng or _JITTER)
         # Genesys' correlation id of the last answer, for logging what a 2xx body reports.
         self.last_context_id = ""
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        return self._rate_limiter
 
     def _call(
         self,

@@ -1,7 +1,9 @@
 """HTTP to Genesys Cloud: the pooled session, one attempt, and the retry policy around it.
 
 - One `requests.Session` per process, pooled; every attempt has a timeout; redirects are
-  never followed (a 3xx is an unusable answer).
+  never followed (a 3xx is an unusable answer); no cookies are kept or sent. Requests are
+  prepared here and sent through the session's adapter (`_exchange`), skipping the
+  per-call work of `Session.request` that the gateway does not use.
 - Retries: 429 (after its Retry-After) for any request, since Genesys did not process it;
   502/503/504, timeouts, connection errors and broken transfers only for requests that are
   safe to repeat (reads, and Open Messaging inbound messages, receipts and events, which
@@ -10,6 +12,7 @@
   an API answer is bounded.
 """
 
+import functools
 import random
 import threading
 import time
@@ -163,7 +166,7 @@ class _Session(requests.Session):
 _ENVIRONMENT_CACHE_SIZE = 64
 
 
-def _new_session() -> requests.Session:
+def _new_session() -> _Session:
     session = _Session()
     # Our own loop retries; urllib3's would not know the budget or the safety rules.
     adapter = HTTPAdapter(
@@ -174,11 +177,11 @@ def _new_session() -> requests.Session:
     return session
 
 
-_session: requests.Session | None = None
+_session: _Session | None = None
 _session_lock = threading.Lock()
 
 
-def _http() -> requests.Session:
+def _http() -> _Session:
     """The process's pooled session (created lazily, after settings are loaded)."""
     global _session  # one pool per process, by design
     if _session is None:
@@ -191,13 +194,60 @@ def _http() -> requests.Session:
 # --- One attempt -------------------------------------------------------------------------
 
 
+def _prepared(call: Call, session: requests.Session) -> requests.PreparedRequest:
+    """The request as `Session.request` would prepare it, minus what the gateway never uses.
+
+    No cookies (an API called with bearer tokens for many tenants keeps no cookie jar),
+    no netrc, no hooks, and the query string built once per URL: `Session.request` does
+    all of that on every call, several times the cost of the rest (docs/benchmarks.md).
+    """
+    options = call.options
+    prepared = requests.PreparedRequest()
+    prepared.method = call.method
+    prepared.url = _url_with_query(call.url, options.get("params"))
+    prepared.prepare_headers({**session.headers, **options.get("headers", {})})
+    prepared.prepare_body(options.get("data"), None, options.get("json"))
+    if options.get("auth") is not None:
+        prepared.prepare_auth(options["auth"])
+    return prepared
+
+
+def _url_with_query(url: str, params: Any) -> str:
+    """The URL with its query string, quoted as requests quotes it; cached per URL."""
+    query = tuple(params.items() if isinstance(params, dict) else params or ())
+    try:
+        return _full_url(url, query)
+    except TypeError:  # a list among the values: not hashable, so not cached
+        return _full_url.__wrapped__(url, query)
+
+
+@functools.lru_cache(maxsize=1024)
+def _full_url(url: str, query: tuple[tuple[Any, Any], ...]) -> str:
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, list(query))
+    assert prepared.url is not None
+    return prepared.url
+
+
+def _exchange(call: Call, *, timeout: float) -> requests.Response:
+    session = _http()
+    prepared = _prepared(call, session)
+    assert prepared.url is not None
+    # Proxies, CA bundle and certificate from the environment (cached per host), as
+    # `Session.request` would pass them; redirects are never followed, so the adapter is
+    # all of `Session.send` that is needed.
+    environment = session.merge_environment_settings(prepared.url, {}, None, None, None)
+    adapter = session.get_adapter(prepared.url)
+    response = adapter.send(prepared, timeout=timeout, **environment)
+    response.content  # noqa: B018  # read the body: the connection goes back to the pool
+    return response
+
+
 def _attempt(call: Call, *, timeout: float) -> requests.Response | _Failure:
     """One HTTP exchange: the response when it is final, else what went wrong."""
     started = time.perf_counter()
     try:
-        response = _http().request(
-            call.method, call.url, timeout=timeout, allow_redirects=False, **call.options
-        )
+        response = _exchange(call, timeout=timeout)
     except requests.RequestException as exc:
         failure = _failure_from_exception(exc, call=call, timeout=timeout)
         _observe(call, failure.outcome, started)

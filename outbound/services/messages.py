@@ -12,7 +12,7 @@ import structlog
 from django.db import transaction
 
 from outbound.cache import CONVERSATIONS
-from outbound.genesys import GenesysClient, GenesysPermanentError
+from outbound.genesys import DatabaseRateLimiter, GenesysClient, GenesysPermanentError
 from outbound.metrics import GENESYS_RECEIPTS_FAILED
 from outbound.models import InboundMessage, InboundReceipt
 from outbound.services.access import genesys_client
@@ -134,6 +134,12 @@ def structured_response_body(
     }
 
 
+def _database_limiter(client: GenesysClient | None) -> DatabaseRateLimiter | None:
+    """The client's limiter when the claim can reserve its call in the same statement."""
+    limiter = client.rate_limiter if client is not None else None
+    return limiter if isinstance(limiter, DatabaseRateLimiter) else None
+
+
 def _message_result(row: InboundMessage) -> dict[str, Any]:
     return {
         "message_id": row.message_id,
@@ -162,11 +168,13 @@ def message_send(
     The asynchronous worker passes its own `genesys` client and `claim_wait_s`=0.
     """
     integration = integration_resolve(tenant=tenant, integration_id=integration_id)
+    client = genesys or genesys_client(tenant=tenant)
     row, claimed = delivery_claim(
         model=InboundMessage,
         lookup={"tenant": tenant, "message_id": message_id},
         defaults={"integration": integration},
         wait_s=claim_wait_s,
+        limiter=_database_limiter(client),
     )
     if not claimed:
         return _message_result(row), False
@@ -175,17 +183,10 @@ def message_send(
             message_id=message_id, sender=sender, reply=reply, timestamp=timestamp
         )
     else:
-        body = message_body(
-            message_id=message_id,
-            sender=sender,
-            text=text,
-            attachments=attachments,
-            metadata=metadata,
-            timestamp=timestamp,
-        )
+        content: dict[str, Any] = {"text": text, "attachments": attachments, "metadata": metadata}
+        body = message_body(message_id=message_id, sender=sender, timestamp=timestamp, **content)
+    send = client.send_inbound_structured_response if reply else client.send_inbound_message
     try:
-        client = genesys or genesys_client(tenant=tenant)
-        send = client.send_inbound_structured_response if reply else client.send_inbound_message
         answer = send(integration_id=integration.integration_id, message=body)
         genesys_message_id = str(answer.get("id") or "") if isinstance(answer, dict) else ""
         if not genesys_message_id:
@@ -292,14 +293,17 @@ def receipt_send(
         "status": status,
         "genesys_status": mapping[0] if mapping else None,
     }
+    # A status that is only recorded makes no Genesys call, so it reserves none.
+    client = None if mapping is None else genesys or genesys_client(tenant=tenant)
     row, claimed = delivery_claim(
         model=InboundReceipt,
         lookup={"tenant": tenant, "message_id": message_id, "status": status},
         wait_s=claim_wait_s,
+        limiter=_database_limiter(client),
     )
     if not claimed:
         return {**result, "duplicate": True}
-    if mapping is None:
+    if client is None:
         delivery_complete(row=row)
         return {**result, "duplicate": False}
     body = receipt_body(
@@ -309,7 +313,6 @@ def receipt_send(
         timestamp=timestamp,
         reason=reason,
     )
-    client = genesys or genesys_client(tenant=tenant)
     try:
         answer = client.send_inbound_receipt(
             integration_id=integration.integration_id, receipt=body

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from outbound.models import QueuedState
+from outbound.serializers import SharedFieldsSerializer
 from outbound.services.delivery_state import message_state
 from outbound.views.base import TenantApi, problems
 
@@ -35,7 +36,7 @@ def accepted(body: dict[str, object]) -> Response:
     return Response(body, status=202, headers={"Preference-Applied": "respond-async"})
 
 
-class DeliveryErrorSerializer(serializers.Serializer):
+class DeliveryErrorSerializer(SharedFieldsSerializer):
     status = serializers.IntegerField(
         allow_null=True, help_text="Genesys' HTTP status (or ours: 503 when it gave up)."
     )
@@ -45,7 +46,7 @@ class DeliveryErrorSerializer(serializers.Serializer):
         ref_name = "DeliveryError"
 
 
-class MessageStateSerializer(serializers.Serializer):
+class MessageStateSerializer(SharedFieldsSerializer):
     message_id = serializers.CharField()
     state = serializers.ChoiceField(choices=QueuedState.choices)
     genesys_message_id = serializers.CharField(allow_null=True, required=False)

@@ -18,6 +18,7 @@ from outbound.serializers import (
     CustomerIdSerializer,
     CustomerSerializer,
     JsonNamedSerializer,
+    SharedFieldsSerializer,
     StrictSerializer,
 )
 from outbound.services.accept import message_accept, receipt_accept, typing_accept
@@ -131,7 +132,7 @@ class MessageCreateApi(TenantApi):
                 )
             return attrs
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(SharedFieldsSerializer):
         message_id = serializers.CharField()
         genesys_message_id = serializers.CharField()
         conversation_id = serializers.CharField(allow_null=True)
@@ -201,7 +202,7 @@ class ReceiptCreateApi(TenantApi):
         class Meta:
             ref_name = "ReceiptCreateInput"
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(SharedFieldsSerializer):
         message_id = serializers.CharField()
         status = serializers.CharField()
         genesys_status = serializers.CharField(
@@ -244,7 +245,7 @@ class TypingCreateApi(TenantApi):
         class Meta:
             ref_name = "TypingCreateInput"
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(SharedFieldsSerializer):
         integration_id = serializers.CharField()
         state = serializers.CharField(
             required=False, help_text="`Prefer: respond-async` only: the delivery state."

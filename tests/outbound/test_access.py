@@ -12,7 +12,12 @@ from django.test import Client
 from django.utils import timezone
 
 from outbound.errors import genesys_problem
-from outbound.genesys import GenesysRateLimitedError, genesys_token_get, rate_limit_acquire
+from outbound.genesys import (
+    GenesysRateLimitedError,
+    genesys_token_get,
+    rate_limit_acquire,
+    ratelimit,
+)
 from outbound.models import GenesysRateLimit, GenesysToken
 from outbound.services import tenant_verify
 from outbound.services.access import genesys_client
@@ -154,6 +159,22 @@ def test_the_limiter_refuses_a_wait_longer_than_allowed(
     assert genesys_problem(caught.value).status == 503
     assert genesys_problem(caught.value).headers["Retry-After"] == "2"
     assert GenesysRateLimit.objects.get(tenant=tenant).rejected_count == 1
+
+
+def test_a_statement_that_waited_for_the_bucket_never_sets_it_back_in_time(
+    tenant: Tenant, one_per_second: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = timezone.now()
+    # Another process has just taken the last token.
+    GenesysRateLimit.objects.create(tenant=tenant, tokens=0, updated_at=now)
+    # This one took its time half a second earlier, then waited for the row's lock.
+    monkeypatch.setattr(ratelimit.timezone, "now", lambda: now - timedelta(seconds=0.5))
+    assert rate_limit_acquire(tenant=tenant, max_wait_s=10) == pytest.approx(1.0)
+    monkeypatch.undo()
+    row = GenesysRateLimit.objects.get(tenant=tenant)
+    # Set back to its own time, the bucket would refill that half second a second time.
+    assert row.updated_at == now
+    assert row.tokens == pytest.approx(-1.0)
 
 
 def test_the_limiter_is_per_tenant(

@@ -88,14 +88,15 @@ def test_a_synchronous_message_costs_at_most_six_statements_and_two_commits(
     assert InboundMessage.objects.filter(genesys_message_id="g-1").count() == 2
 
 
-def test_a_warm_synchronous_message_opens_no_transaction(
+def test_a_warm_synchronous_message_is_two_statements_and_no_transaction(
     integration: Integration,
     authed_client: APIClient,
     genesys: responses.RequestsMock,
     token_endpoint: Any,
 ) -> None:
-    """The claim, the bucket and the result are three autocommit statements: no BEGIN and
-    COMMIT round trips around any of them once the conversation is mapped."""
+    """Two autocommit statements: the claim's INSERT with the bucket's UPDATE (one CTE),
+    then the result's UPDATE; no BEGIN and COMMIT round trips once the conversation is
+    mapped."""
     genesys.post(INBOUND_URL, json={"id": "g-2", "conversationId": CONVERSATION_ID})
     assert authed_client.post(URL, message(10), format="json").status_code == 201
 
@@ -104,8 +105,14 @@ def test_a_warm_synchronous_message_opens_no_transaction(
     assert response.status_code == 201
     statements = [query["sql"] for query in queries.captured_queries]
     assert counter.commits == 0, statements
-    assert counter.autocommit_statements == 3, statements
-    assert len(statements) == 3, statements
+    assert counter.autocommit_statements == 2, statements
+    assert len(statements) == 2, statements
+    claim_and_bucket, result = statements
+    assert claim_and_bucket.startswith('WITH first AS (INSERT INTO "outbound_inboundmessage"')
+    assert (
+        "ON CONFLICT" in claim_and_bucket and "UPDATE outbound_genesysratelimit" in claim_and_bucket
+    )
+    assert result.startswith('UPDATE "outbound_inboundmessage"')
     row = InboundMessage.objects.get(message_id="wamid.cost.11")
     assert (row.state, row.genesys_message_id, row.conversation_id) == (
         DeliveryState.SENT,
