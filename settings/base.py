@@ -305,12 +305,14 @@ OUTBOX_RELAY_POLL_S = env.float("OUTBOX_RELAY_POLL_S", default=1.0)
 OUTBOX_RELAY_PASS_MAX_S = env.float("OUTBOX_RELAY_PASS_MAX_S", default=60.0)
 # Wake-ups of the Celery relay (webhooks/outbox/wakeup.py): each commit only raises a flag
 # for a per-process thread, which sends the task with this connect/read/write timeout and,
-# after a failure, skips sends for OUTBOX_WAKE_BREAKER_S. Webhooks never wait on it.
+# after a failure, skips sends for OUTBOX_WAKE_BREAKER_S, then sends again. Webhooks never
+# wait on it, so the timeout is generous enough for a busy machine (a false failure costs
+# the breaker's pause).
 # Set false where no Celery worker runs (`manage.py relay` alone, e.g. make run): the
 # wake-ups would only pile up in the broker; the relay's polling finds the rows.
 OUTBOX_WAKE_CELERY = env.bool("OUTBOX_WAKE_CELERY", default=True)
-OUTBOX_WAKE_TIMEOUT_S = env.float("OUTBOX_WAKE_TIMEOUT_S", default=0.3)
-OUTBOX_WAKE_BREAKER_S = env.float("OUTBOX_WAKE_BREAKER_S", default=5.0)
+OUTBOX_WAKE_TIMEOUT_S = env.float("OUTBOX_WAKE_TIMEOUT_S", default=1.0)
+OUTBOX_WAKE_BREAKER_S = env.float("OUTBOX_WAKE_BREAKER_S", default=1.0)
 # The beat sweep publishes whatever wake-ups missed (a crash, a skipped wake, back-off).
 OUTBOX_SWEEP_INTERVAL_S = env.float("OUTBOX_SWEEP_INTERVAL_S", default=10.0)
 CELERY_BEAT_SCHEDULE = {

@@ -21,7 +21,7 @@ from tests.relay.conftest import broker_connect, outbox_write, wait_for
 from webhooks.models import OutboxMessage
 from webhooks.outbox.metrics import OutboxCollector
 from webhooks.outbox.services import outbox_purge
-from webhooks.outbox.wakeup import relay_wake, relay_wake_send
+from webhooks.outbox.wakeup import _wake_breaker, relay_wake, relay_wake_send
 
 
 class HangUpBroker:
@@ -158,6 +158,22 @@ def test_relay_wake_coalesces_a_burst_into_a_few_tasks_sent_by_its_thread() -> N
     wait_for(lambda: _celery_queue_depth() > before, timeout=10, what="a wake-up task")
     time.sleep(0.5)  # let a coalesced second send (if any) land too
     assert 1 <= _celery_queue_depth() - before <= 10
+
+
+@pytest.mark.django_db
+def test_a_failed_wake_up_is_sent_again_after_the_breaker_without_another_commit() -> None:
+    relay_wake_send()  # the queue exists and the connection is warm
+    before = _celery_queue_depth()
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there: the wake-up thread's send fails
+    down = f"amqp://guest:guest@127.0.0.1:{port}//"
+    with override_settings(CELERY_BROKER_URL=down, OUTBOX_WAKE_BREAKER_S=1.0):
+        assert relay_wake() == "queued"
+        wait_for(lambda: down in _wake_breaker, timeout=10, what="the failed send")
+    # The broker is reachable again (the real URL); nothing else calls relay_wake.
+    wait_for(lambda: _celery_queue_depth() > before, timeout=10, what="the wake-up sent again")
+    assert _celery_queue_depth() - before == 1
 
 
 @pytest.mark.django_db

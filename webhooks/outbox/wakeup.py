@@ -4,10 +4,11 @@
 one daemon thread per process sends the wake-up task. Commits that arrive while it sends
 coalesce into one more wake-up, so a burst of webhooks costs a handful of messages. Its
 connection has connect, read and write timeouts, and after a failure a circuit breaker
-skips sends for OUTBOX_WAKE_BREAKER_S. A broker that stops reading (a memory or disk
-alarm, a paused process, lost packets) can hold that thread for a few seconds at most
-and never a webhook. A lost wake-up costs only latency: the beat sweep (or the polling
-`manage.py relay`) publishes the rows anyway.
+skips sends for OUTBOX_WAKE_BREAKER_S, after which the thread sends the failed wake-up
+again. A broker that stops reading (a memory or disk alarm, a paused process, lost
+packets) can hold that thread for a few seconds at most and never a webhook. A lost
+wake-up costs only latency: the beat sweep (or the polling `manage.py relay`) publishes
+the rows anyway.
 
 The task is sent by name, so this module needs nothing from webhooks.tasks (which imports
 the relay); `OUTBOX_RELAY_TASK` is the name both sides use.
@@ -114,9 +115,16 @@ class _Waker:
             self._wanted.wait()
             self._wanted.clear()
             try:
-                relay_wake_send()
+                result = relay_wake_send()
             except Exception:  # never let the thread die; the next wake-up tries again
                 logger.exception("relay.wake_thread_error")
+                result = "failed"
+            if result == "failed":
+                # The rows behind this wake-up are committed and still unpublished: wait
+                # out the breaker and send again, rather than leave them to the sweep
+                # (up to OUTBOX_SWEEP_INTERVAL_S later) or to the next commit.
+                time.sleep(settings.OUTBOX_WAKE_BREAKER_S)
+                self._wanted.set()
 
 
 _waker = _Waker()
