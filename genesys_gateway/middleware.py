@@ -29,21 +29,24 @@ class RequestIdMiddleware:
         # Keep a caller's id so one trace spans systems; invent one for anything odd.
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _ACCEPTABLE_ID.match(incoming) else os.urandom(16).hex()
-        structlog.contextvars.clear_contextvars()
+        # Cleared once, on the way out (clearing walks every context variable the thread
+        # has): a request always starts from the context its predecessor left empty.
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        response = self.get_response(request)
-        response["X-Request-ID"] = request_id
-        seconds = time.perf_counter() - started
-        http_request_observe(request=request, status=response.status_code, seconds=seconds)
-        # One line per request: a view may name it (the webhooks do) and bind its fields.
-        logger.info(
-            getattr(request, "log_event", "request"),
-            method=request.method,
-            path=request.path,
-            status=response.status_code,
-            duration_ms=round(seconds * 1000, 1),
-        )
-        structlog.contextvars.clear_contextvars()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            seconds = time.perf_counter() - started
+            http_request_observe(request=request, status=response.status_code, seconds=seconds)
+            # One line per request: a view may name it (the webhooks do) and bind its fields.
+            logger.info(
+                getattr(request, "log_event", "request"),
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                duration_ms=round(seconds * 1000, 1),
+            )
+        finally:
+            structlog.contextvars.clear_contextvars()
         return response
 
 
