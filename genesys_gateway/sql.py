@@ -23,13 +23,15 @@ def execute_prepared(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     need a type PostgreSQL can infer (cast them, `%s::timestamptz`, where it cannot) and
     a literal `%` written `%%`. When queries are logged (DEBUG, or a test's
     CaptureQueriesContext) and on other databases than PostgreSQL, Django's own cursor
-    runs it, so the statement is counted and logged as usual.
+    runs it, so the statement is counted and logged as usual. psycopg prepares nothing
+    unless the connection has a `prepare_threshold` (settings/base.py sets one), and keys
+    a statement by its text and parameter types (an int is int2, int4 or int8 by value).
     """
     database = connections[DEFAULT_DB_ALIAS]
     with database.cursor() as cursor:
         if database.queries_logged or database.vendor != "postgresql":
             cursor.execute(sql, params)
-            return cursor.fetchone()  # type: ignore[no-any-return]
+            return cursor.fetchone()
         with database.wrap_database_errors, psycopg.Cursor(cursor.connection) as raw:
             return raw.execute(sql, params, prepare=True).fetchone()
 
