@@ -5,8 +5,9 @@ process under Django's test client, with production settings and its request log
 to /dev/null, so `time.process_time()` counts the gateway's CPU alone: no gunicorn, no
 client, no emulator, no PostgreSQL server. It is a figure for comparing changes to the
 gateway's code; on shared cores read the low percentiles, which other processes disturb
-least. Also prints the SQL of one warm call and, with --profile, the hottest frames of a
-cProfile run on the CPU clock (docs/benchmarks.md).
+least. Beside it, the CPU of this process's PostgreSQL backend per call over all batches
+(/proc: the services run on the same machine). Also prints the SQL of one warm call and,
+with --profile, the hottest frames of a cProfile run on the CPU clock (docs/benchmarks.md).
 
     python -m benchmarks.outbound_cpu [--batches 60] [--batch 25] [--profile 500]
                                       [--profile-file out.pstats]
@@ -26,6 +27,7 @@ import uuid
 from typing import Any
 
 from benchmarks import harness
+from benchmarks.inprocess import _backend_cpu_s
 from benchmarks.outbound import TEXT, _setup, emulator_command_for
 
 RATE_LIMIT_OUT_OF_REACH = {
@@ -98,16 +100,19 @@ def _measure(
     for sql in statements:
         print(f"  {sql[:150]}")
     per_call = []
+    backend_started = _backend_cpu_s()
     for _ in range(batches):
         started = time.process_time()
         for _ in range(batch):
             send()
         per_call.append((time.process_time() - started) / batch * 1000)
+    backend_ms = (_backend_cpu_s() - backend_started) / (batches * batch) * 1000
     per_call.sort()
     figures = {
         "CPU ms per call, min": per_call[0],
         "CPU ms per call, p10": per_call[len(per_call) // 10],
         "CPU ms per call, median": per_call[len(per_call) // 2],
+        "PostgreSQL backend CPU ms": backend_ms,
         "statements per call": float(len(statements)),
     }
     for name, value in figures.items():

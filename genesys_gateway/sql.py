@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 from django.db.models.expressions import DatabaseDefault
+
+
+def execute_prepared(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Run `sql` as a prepared statement and return its first row (None for no rows).
+
+    Django's psycopg cursors bind parameters client-side: PostgreSQL parses and plans the
+    statement on every call, and psycopg merges the parameters into its text in Python.
+    Prepared with server-side parameters, it is parsed once per database connection
+    (psycopg keeps the last 100 statements of each), so only for statements whose text
+    is one of a few, never built per call with values in it. Server-side parameters
+    need a type PostgreSQL can infer (cast them, `%s::timestamptz`, where it cannot) and
+    a literal `%` written `%%`. When queries are logged (DEBUG, or a test's
+    CaptureQueriesContext) and on other databases than PostgreSQL, Django's own cursor
+    runs it, so the statement is counted and logged as usual. psycopg prepares nothing
+    unless the connection has a `prepare_threshold` (settings/base.py sets one), and keys
+    a statement by its text and parameter types (an int is int2, int4 or int8 by value).
+    """
+    database = connections[DEFAULT_DB_ALIAS]
+    with database.cursor() as cursor:
+        if database.queries_logged or database.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        with database.wrap_database_errors, psycopg.Cursor(cursor.connection) as raw:
+            return raw.execute(sql, params, prepare=True).fetchone()
 
 
 def insert_values(instance: Model) -> tuple[list[str], list[Any]]:

@@ -130,6 +130,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DB_CONNECT_TIMEOUT_S", default=3
     )
+    # Django turns psycopg's prepared statements off (None) and binds its own queries
+    # client-side, which psycopg never prepares. With a threshold no statement reaches,
+    # only the few that `execute_prepared` (genesys_gateway/sql.py) asks for are prepared.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let gunicorn's workers and the relay share the file. IMMEDIATE
     # transactions take the write lock up front: a deferred one that reads, then writes,

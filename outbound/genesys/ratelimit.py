@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from genesys_gateway.sql import execute_prepared
 from outbound.genesys.exceptions import GenesysRateLimitedError
 from outbound.models import GenesysRateLimit
 from tenants.models import Tenant
@@ -106,9 +107,7 @@ def _acquire_in_one_statement(*, tenant: Tenant, max_wait_s: float) -> float:
     now = timezone.now()
     params = _acquire_params(tenant=tenant, max_wait_s=max_wait_s, now=now)
     for _ in range(2):
-        with connection.cursor() as cursor:
-            cursor.execute(_ACQUIRE_SQL, params)
-            row = cursor.fetchone()
+        row = execute_prepared(_ACQUIRE_SQL, params)
         if row is not None:
             return float(row[0])
         GenesysRateLimit.objects.bulk_create(
@@ -130,9 +129,9 @@ def rate_limit_acquire_after(
     """
     sql = _ACQUIRE_AFTER_SQL.format(statement=statement)
     bucket_params = _acquire_params(tenant=tenant, max_wait_s=max_wait_s, now=timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *bucket_params])
-        value, wait = cursor.fetchone()
+    row = execute_prepared(sql, [*params, *bucket_params])  # one text per `statement`
+    assert row is not None  # the final SELECT always returns one row
+    value, wait = row
     return value, None if wait is None else float(wait)
 
 

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Field
 from django.utils import timezone
 
-from genesys_gateway.sql import insert_once, insert_once_sql
+from genesys_gateway.sql import execute_prepared, insert_once, insert_once_sql
 from outbound.errors import DeliveryInProgress
 from outbound.genesys import DatabaseRateLimiter
 from outbound.models import DeliveryState, InboundMessage, InboundReceipt
@@ -108,11 +108,12 @@ def delivery_claim(
         poll_s = min(poll_s * 2, 0.25)
 
 
-def _claimed_update(*, row: Delivery, values: dict[str, Any]) -> int:
-    """UPDATE the row while it still holds this request's claim; how many rows changed.
+def _claimed_update(*, row: Delivery, values: dict[str, Any]) -> bool:
+    """UPDATE the row while it still holds this request's claim; whether it did.
 
     Written out rather than through QuerySet.update(), which builds the same statement at
-    several times the CPU cost on every message (docs/benchmarks.md).
+    several times the CPU cost on every message, and prepared, as its text is one per
+    model and set of columns (docs/benchmarks.md).
     """
     fields = _fields(type(row))
     params = []
@@ -125,9 +126,7 @@ def _claimed_update(*, row: Delivery, values: dict[str, Any]) -> int:
         fields["state"].get_db_prep_save(DeliveryState.PENDING, connection),
         fields["claim_token"].get_db_prep_save(row.claim_token, connection),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_claimed_update_sql(type(row), tuple(values)), params)
-        return int(cursor.rowcount)
+    return execute_prepared(_claimed_update_sql(type(row), tuple(values)), params) is not None
 
 
 @functools.cache
@@ -149,7 +148,7 @@ def _claimed_update_sql(model: type[Delivery], names: tuple[str, ...]) -> str:
     return (
         f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
         f"WHERE {column(pk.name)} = %s AND {column('state')} = %s "
-        f"AND {column('claim_token')} = %s"
+        f"AND {column('claim_token')} = %s RETURNING {column(pk.name)}"
     )
 
 
@@ -165,7 +164,7 @@ def delivery_complete(*, row: Delivery, **fields: Any) -> bool:
         setattr(row, name, value)
     if not updated:
         logger.warning("delivery_claim_lost", model=type(row).__name__, pk=row.pk)
-    return bool(updated)
+    return updated
 
 
 def delivery_release(*, row: Delivery) -> bool:

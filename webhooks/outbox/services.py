@@ -4,7 +4,6 @@ rows, purge old ones. Publishing them is webhooks.outbox.relay's job."""
 import functools
 from datetime import datetime, timedelta
 
-import psycopg
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
@@ -12,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from genesys_gateway.event_sink import SinkEvent
-from genesys_gateway.sql import insert_once, insert_values
+from genesys_gateway.sql import execute_prepared, insert_once, insert_values
 from tenants.models import Conversation, Integration, Tenant
 from tenants.selectors import conversation_latest_for_customer_sql
 from webhooks.models import OutboxMessage
@@ -75,19 +74,11 @@ def outbox_enqueue_in_latest_conversation(
     if published:
         event_at = datetime.fromisoformat(message.cloud_event["time"])
         params += [event.event_type, event_at, timezone.now(), tenant.pk, event_at]
-    with connection.cursor() as cursor:
-        if connection.queries_logged:  # DEBUG, or a test counting statements: logged
-            cursor.execute(sql, params)
-            message_id, conversation_id = cursor.fetchone()
-        else:
-            # A prepared statement with server-side parameters: PostgreSQL parses it once
-            # per connection, not per webhook, and psycopg does not merge 19 parameters
-            # into the text each time as Django's client-side cursors do
-            # (docs/benchmarks.md has the figures).
-            with connection.wrap_database_errors, psycopg.Cursor(cursor.connection) as raw:
-                row = raw.execute(sql, params, prepare=True).fetchone()
-                assert row is not None  # the final SELECT always returns one row
-                message_id, conversation_id = row
+    # Prepared: PostgreSQL parses it once per connection, not per webhook, and psycopg does
+    # not merge 19 parameters into the text each time (docs/benchmarks.md has the figures).
+    row = execute_prepared(sql, params)
+    assert row is not None  # the final SELECT always returns one row
+    message_id, conversation_id = row
     if message_id is None:
         return None, conversation_id
     message.pk = message_id
