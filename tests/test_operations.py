@@ -1,5 +1,6 @@
 import io
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -64,13 +65,45 @@ def test_log_lines_are_json_with_the_request_id(client: Client, log_output: io.S
     assert request_lines[-1]["path"] == "/healthz"
 
 
+def test_the_request_line_logger_writes_what_structlog_writes(log_output: io.StringIO) -> None:
+    from genesys_gateway.logging import DirectLogger
+
+    structlog.contextvars.bind_contextvars(request_id="req-7", tenant="acme")
+    try:
+        structlog.get_logger("genesys_gateway.middleware").info(
+            "request", method="POST", path="/x", status=202, api_key="gwk_secret"
+        )
+        DirectLogger("genesys_gateway.middleware").info(
+            "request", method="POST", path="/x", status=202, api_key="gwk_secret"
+        )
+    finally:
+        structlog.contextvars.clear_contextvars()
+    by_structlog, direct = (json.loads(line) for line in log_output.getvalue().splitlines())
+    assert direct.pop("timestamp").endswith("Z") and by_structlog.pop("timestamp")
+    assert list(direct.items()) == list(by_structlog.items())  # same keys, order, values
+    assert direct["api_key"] == "[redacted]" and direct["request_id"] == "req-7"
+
+
+def test_the_request_line_logger_honours_the_level(log_output: io.StringIO) -> None:
+    from genesys_gateway.logging import DirectLogger
+
+    logging.getLogger("test.quiet").setLevel(logging.WARNING)
+    try:
+        DirectLogger("test.quiet").info("request", status=200)
+        DirectLogger("test.loud").info("request", status=201)
+    finally:
+        logging.getLogger("test.quiet").setLevel(logging.NOTSET)
+    assert [json.loads(line)["status"] for line in log_output.getvalue().splitlines()] == [201]
+
+
 def test_secret_looking_log_fields_are_redacted(log_output: io.StringIO) -> None:
     structlog.get_logger("test").warning(
         "oops", client_secret="s3cr3t-value", authorization="Bearer x"
     )
     output = log_output.getvalue()
     assert "s3cr3t-value" not in output and "Bearer x" not in output
-    assert '"client_secret": "[redacted]"' in output
+    line = json.loads(output.strip().splitlines()[-1])
+    assert line["client_secret"] == "[redacted]" and line["authorization"] == "[redacted]"
 
 
 def test_secret_looking_keys_are_redacted_at_any_depth(log_output: io.StringIO) -> None:
