@@ -238,18 +238,18 @@ def _open_messaging_store_in_latest_conversation(
     except PayloadError as exc:
         raise WebhookMalformed(str(exc)) from None
     _refuse_stale([event], envelope_time=None)
-    message, conversation_id = outbox_enqueue_in_latest_conversation(
+    status, conversation_id = outbox_enqueue_in_latest_conversation(
         tenant=integration.tenant, event=event, integration=integration, customer_id=customer_id
     )
     structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
-    if message is None:
+    if status is None:
         result = "duplicate"
-    elif message.status == OutboxMessage.Status.PENDING:
+    elif status == OutboxMessage.Status.PENDING:
         result = "accepted"
         transaction.on_commit(relay_wake)
     else:
         result = "ignored"
-    stored = int(message is not None)
+    stored = int(status is not None)
     logger.debug("webhook.stored", result=result, event_ids=[event.event_id], stored=stored)
     return WebhookReceipt(result=result, event_ids=[event.event_id])
 

@@ -3,22 +3,23 @@ rows, purge old ones. Publishing them is webhooks.outbox.relay's job."""
 
 import functools
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from genesys_gateway.event_sink import SinkEvent
-from genesys_gateway.sql import execute_prepared, insert_once, insert_values
+from genesys_gateway.sql import execute_prepared, insert_once
 from tenants.models import Conversation, Integration, Tenant
 from tenants.selectors import conversation_latest_for_customer_sql
 from webhooks.models import OutboxMessage
 from webhooks.outbox.wakeup import relay_wake
 from webhooks.payloads.cloudevents import (
     cloud_event_build,
-    cloud_event_in_conversation,
     routing_key,
 )
 from webhooks.payloads.types import GenesysEvent, event_create
@@ -49,11 +50,36 @@ def outbox_enqueue(*, tenant: Tenant, event: GenesysEvent) -> OutboxMessage | No
     return message
 
 
+def _outbox_row(*, tenant: Tenant, event: GenesysEvent) -> dict[str, Any]:
+    """The columns and values an INSERT of `_outbox_message(...)` writes, built directly.
+
+    The webhook's hot path skips the model instance and Django's per-field adaptation,
+    about 20 us of each webhook's CPU (docs/benchmarks.md); a test holds the two equal,
+    so a new column cannot be missed here.
+    """
+    published = event.published
+    return {
+        "tenant_id": tenant.pk,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "ordering_key": event.ordering_key,
+        "routing_key": routing_key(event_type=event.event_type, tenant_slug=tenant.slug),
+        "cloud_event": cloud_event_build(event=event, tenant_slug=tenant.slug),
+        "status": OutboxMessage.Status.PENDING if published else OutboxMessage.Status.IGNORED,
+        "attempts": 0,
+        "copy_attempts": 0,
+        "next_attempt_at": None,
+        "last_error": "",
+        "created_at": timezone.now(),
+        "published_at": None,
+    }
+
+
 def outbox_enqueue_in_latest_conversation(
     *, tenant: Tenant, event: GenesysEvent, integration: Integration, customer_id: str
-) -> tuple[OutboxMessage | None, str | None]:
+) -> tuple[str | None, str | None]:
     """Store a customer's event in their newest conversation on this integration, in one
-    statement (PostgreSQL only): the stored row, None for a redelivery, and the
+    statement (PostgreSQL only): the stored row's status, None for a redelivery, and the
     conversation id, None when the customer has none.
 
     `event` is normalised without a conversation and ordered by the customer. The
@@ -65,30 +91,20 @@ def outbox_enqueue_in_latest_conversation(
     same tenant is recorded on it like `conversation_event_record` does, in the same
     statement, which is atomic by itself: one round trip instead of two to four.
     """
-    message = _outbox_message(tenant=tenant, event=event)
-    columns, values = insert_values(message)
-    published = message.status == OutboxMessage.Status.PENDING
-    sql = _in_latest_conversation_sql(tuple(columns), record=published)
-    document = values.pop(columns.index(_quote("cloud_event")))
-    params = [integration.pk, customer_id, *values, document]
+    row = _outbox_row(tenant=tenant, event=event)
+    document = row.pop("cloud_event")
+    published = row["status"] == OutboxMessage.Status.PENDING
+    sql = _in_latest_conversation_sql(tuple(row), record=published)
+    params = [integration.pk, customer_id, *row.values(), Jsonb(document)]
     if published:
-        event_at = datetime.fromisoformat(message.cloud_event["time"])
+        event_at = datetime.fromisoformat(document["time"])
         params += [event.event_type, event_at, timezone.now(), tenant.pk, event_at]
     # Prepared: PostgreSQL parses it once per connection, not per webhook, and psycopg does
     # not merge 19 parameters into the text each time (docs/benchmarks.md has the figures).
-    row = execute_prepared(sql, params)
-    assert row is not None  # the final SELECT always returns one row
-    message_id, conversation_id = row
-    if message_id is None:
-        return None, conversation_id
-    message.pk = message_id
-    message._state.adding = False
-    if conversation_id is not None:
-        message.ordering_key = conversation_id
-        message.cloud_event = cloud_event_in_conversation(
-            message.cloud_event, conversation_id=conversation_id
-        )
-    return message, conversation_id
+    result = execute_prepared(sql, params)
+    assert result is not None  # the final SELECT always returns one row
+    message_id, conversation_id = result
+    return (None if message_id is None else row["status"]), conversation_id
 
 
 def _quote(name: str) -> str:
@@ -97,18 +113,19 @@ def _quote(name: str) -> str:
 
 @functools.cache
 def _in_latest_conversation_sql(columns: tuple[str, ...], *, record: bool) -> str:
-    """The statement of `outbox_enqueue_in_latest_conversation` for these INSERT columns.
+    """The statement of `outbox_enqueue_in_latest_conversation` for these INSERT columns
+    (all but the CloudEvent, which comes last).
 
-    Parameters: the SELECT's (integration pk, customer id), the columns' values but the
-    CloudEvent, the CloudEvent; with `record`, the conversation's new last event type
-    and time, its updated_at, the tenant pk and the event time again.
+    Parameters: the SELECT's (integration pk, customer id), the columns' values, the
+    CloudEvent; with `record`, the conversation's new last event type and time, its
+    updated_at, the tenant pk and the event time again.
     """
     _, latest = conversation_latest_for_customer_sql()
     q = _quote
     conversation_id = f"latest.{q('conversation_id')}"
     selected = []
-    for column in columns:
-        if column == q("cloud_event"):
+    for column in (*columns, "cloud_event"):
+        if column == "cloud_event":
             # The document as built, or with the conversation's id where a known
             # conversation puts it (webhooks/payloads/cloudevents.py).
             selected.append(
@@ -117,14 +134,15 @@ def _in_latest_conversation_sql(columns: tuple[str, ...], *, record: bool) -> st
                 f"to_jsonb({conversation_id}), false), '{{subject}}', to_jsonb({conversation_id})"
                 ") END"
             )
-        elif column == q("ordering_key"):
+        elif column == "ordering_key":
             selected.append(f"COALESCE({conversation_id}, %s)")
         else:
             selected.append("%s")
     outbox = q(OutboxMessage._meta.db_table)
     sql = (
         f"WITH latest AS ({latest}), inserted AS ("
-        f"INSERT INTO {outbox} ({', '.join(columns)}) SELECT {', '.join(selected)} "
+        f"INSERT INTO {outbox} ({', '.join(map(q, (*columns, 'cloud_event')))}) "
+        f"SELECT {', '.join(selected)} "
         "FROM (SELECT %s::jsonb AS document) AS event LEFT JOIN latest ON true "
         f"ON CONFLICT ({q('tenant_id')}, {q('event_id')}) DO NOTHING RETURNING {q('id')})"
     )

@@ -28,14 +28,3 @@ def cloud_event_build(*, event: GenesysEvent, tenant_slug: str) -> dict[str, Any
     if event.conversation_id:
         document["subject"] = event.conversation_id
     return document
-
-
-def cloud_event_in_conversation(
-    document: dict[str, Any], *, conversation_id: str
-) -> dict[str, Any]:
-    """A document built without a conversation, as it reads once the conversation is known:
-    what the outbox's one-statement insert does in SQL (webhooks/outbox/services.py)."""
-    data = document["data"]
-    if isinstance(data, dict) and "conversation_id" in data:
-        data = {**data, "conversation_id": conversation_id}
-    return {**document, "data": data, "subject": conversation_id}
