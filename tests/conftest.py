@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,15 @@ def subprocess_database_url() -> str:
 
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def subprocess_env(*, settings_module: str = "settings.test", **overrides: str) -> dict[str, str]:
+    """The environment of a gateway process a test starts: this one's, on the test
+    database, with unbuffered output (its log is read while it runs), then `overrides`."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "DATABASE_URL": subprocess_database_url(),
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }

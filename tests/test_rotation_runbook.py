@@ -5,7 +5,6 @@ from the environment, against the test database (rows committed, hence transacti
 In between, this process reads the rows back with the key list each step leaves in place.
 """
 
-import os
 import re
 import secrets
 import subprocess
@@ -20,7 +19,7 @@ from django.test import override_settings
 
 from tenants import crypto, services
 from tenants.models import Integration, Tenant
-from tests.conftest import subprocess_database_url
+from tests.conftest import subprocess_env
 
 REPO = Path(__file__).resolve().parent.parent
 OLD = "8S4vNHLPm4-Ki3wnomA1U4Q_kfn0E0dO3xb4rnEGBQo="  # the key of settings/test.py
@@ -37,13 +36,11 @@ RUNBOOK_STEPS = [
 
 
 def _manage(*args: str, keys: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "settings.base",
-        "SECRET_KEY": SECRET_KEY,
-        "FIELD_ENCRYPTION_KEYS": ",".join(keys),
-        "DATABASE_URL": subprocess_database_url(),
-    }
+    env = subprocess_env(
+        settings_module="settings.base",
+        SECRET_KEY=SECRET_KEY,
+        FIELD_ENCRYPTION_KEYS=",".join(keys),
+    )
     env.pop("DEBUG", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],

@@ -4,7 +4,6 @@ switches. What counts is what the emulator recorded: messages per wamid, their o
 requests over time.
 """
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 
 from emulator.server import Emulator
 from outbound.models import OutboundDelivery, QueuedState
-from tests.conftest import subprocess_database_url
+from tests.conftest import subprocess_env
 from tests.e2e.conftest import INTEGRATION_ID, EmulatorClient, Events, Gateway, poll
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,16 +39,7 @@ WORKER_ENV = {
 
 
 def worker_env(**overrides: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "settings.test",
-        "DATABASE_URL": subprocess_database_url(),
-        "OUTBOX_WAKE_CELERY": "false",
-        "PYTHONUNBUFFERED": "1",
-        **WORKER_ENV,
-    }
-    env.update(overrides)
-    return env
+    return subprocess_env(**{"OUTBOX_WAKE_CELERY": "false", **WORKER_ENV, **overrides})
 
 
 @pytest.fixture

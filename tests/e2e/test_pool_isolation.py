@@ -25,7 +25,7 @@ import requests
 from emulator.config import Config
 from emulator.server import Emulator
 from tenants import services
-from tests.conftest import subprocess_database_url
+from tests.conftest import subprocess_env
 from tests.e2e.conftest import poll
 from webhooks.models import OutboxMessage
 from webhooks.signatures import signature_compute
@@ -48,20 +48,19 @@ def _port(n: int) -> int:
 
 
 def _gunicorn(pool: str, port: int, log: Path, **extra: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "settings.base",
-        "DATABASE_URL": subprocess_database_url(),
-        "FIELD_ENCRYPTION_KEYS": ",".join(settings_keys()),
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "OUTBOX_WAKE_CELERY": "false",
-        "GATEWAY_POOL": pool,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "1",
-        "PYTHONUNBUFFERED": "1",
-        **extra,
-    }
+    env = subprocess_env(
+        settings_module="settings.base",
+        **{
+            "FIELD_ENCRYPTION_KEYS": ",".join(settings_keys()),
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "OUTBOX_WAKE_CELERY": "false",
+            "GATEWAY_POOL": pool,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+            **extra,
+        },
+    )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with log.open("wb") as output:
         return subprocess.Popen(

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tenants import services as tenant_services
-from tests.conftest import subprocess_database_url
+from tests.conftest import subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 PORT = 27000 + int(os.environ.get("GW_PORT_OFFSET", "0"))
@@ -80,17 +80,13 @@ def live_gateway(transactional_db: None, tmp_path: Path) -> Iterator[LiveGateway
     )
     _, key = tenant_services.api_key_create(tenant=tenant, name="live")
     url = f"http://127.0.0.1:{PORT}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "settings.test",
-        "DATABASE_URL": subprocess_database_url(),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "MEDIA_PUBLIC_BASE_URL": url,
-        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_THREADS": "2",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = subprocess_env(
+        MEDIA_ROOT=str(tmp_path / "media"),
+        MEDIA_PUBLIC_BASE_URL=url,
+        GUNICORN_BIND=f"127.0.0.1:{PORT}",
+        GUNICORN_WORKERS="1",
+        GUNICORN_THREADS="2",
+    )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "gunicorn.log").open("wb")
     master = subprocess.Popen(

@@ -7,7 +7,6 @@ commit); consumers are real AMQP queues bound to the events exchange; relay work
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from django.db import transaction
 from kombu.utils.url import parse_url
 
 from tenants.models import Tenant
-from tests.conftest import subprocess_database_url
+from tests.conftest import subprocess_env
 from webhooks.models import OutboxMessage
 from webhooks.outbox.exchange import events_exchange_declare
 from webhooks.outbox.wakeup import relay_wake
@@ -198,17 +197,12 @@ def services(*args: str) -> None:
 
 def relay_env(**overrides: str) -> dict[str, str]:
     """Environment for a relay subprocess: the test database, fast polling and reconnects."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "settings.test",
-        "DATABASE_URL": subprocess_database_url(),
+    fast = {
         "OUTBOX_RELAY_POLL_S": "0.1",
         "OUTBOX_RELAY_RECONNECT_MAX_S": "1",
         "OUTBOX_RELAY_CONNECT_TIMEOUT_S": "1",
-        "PYTHONUNBUFFERED": "1",
     }
-    env.update(overrides)
-    return env
+    return subprocess_env(**{**fast, **overrides})
 
 
 @pytest.fixture

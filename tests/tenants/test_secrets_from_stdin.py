@@ -1,7 +1,6 @@
 """`--client-secret -` and `--secret -` read the secret from standard input, so it never
 shows in the process list."""
 
-import os
 import subprocess
 import sys
 from io import StringIO
@@ -11,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tenants.models import Integration, Tenant
-from tests.conftest import subprocess_database_url
+from tests.conftest import subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 INTEGRATION_ID = "6f1c2a9e-3b7d-4c1e-9a52-0d8e4b7f1a23"
@@ -54,11 +53,7 @@ def test_an_empty_stdin_is_refused_like_an_empty_secret() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_process_takes_the_secret_from_its_stdin() -> None:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "settings.test",
-        "DATABASE_URL": subprocess_database_url(),
-    }
+    env = subprocess_env()
     result = subprocess.run(
         [sys.executable, "manage.py", "tenant", "create", "piped", "--name", "P",
          "--region", "mypurecloud.de", "--client-id", "c", "--client-secret", "-"],
