@@ -33,7 +33,8 @@ import shutil
 import statistics
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,29 +160,40 @@ def emulator_command_for(integration_id: str) -> list[str]:
     ]
 
 
+@contextmanager
+def emulated_tenant(
+    env: dict[str, str], workdir: Path, *, slug: str, integration_id: str
+) -> Iterator[tuple[str, str]]:
+    """The emulator running, and a tenant wired to it and verified: (emulator URL, API key)."""
+    emulator_url = f"http://127.0.0.1:{harness.EMULATOR_PORT}"
+    with harness.process(
+        "emulator",
+        emulator_command_for(integration_id),
+        env=env,
+        log=workdir / "emulator.log",
+        ready_url=f"{emulator_url}/emulator/health",
+    ):
+        yield (
+            emulator_url,
+            _setup(env, slug=slug, integration_id=integration_id, emulator_url=emulator_url),
+        )
+
+
 def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
     run_id = uuid.uuid4().hex[:8]
     slug = f"bench-{run_id}"
     # Integration ids are unique across tenants, and the database outlives one run.
     integration_id = str(uuid.uuid4())
-    emulator_url = f"http://127.0.0.1:{harness.EMULATOR_PORT}"
     with harness.workdir("outbound") as workdir:
         env = harness.gateway_env(
             workdir,
             GENESYS_RATE_LIMIT_PER_MINUTE="100000000",
             GENESYS_RATE_LIMIT_BURST="100000",
         )
-        emulator_command = emulator_command_for(integration_id)
-        with harness.process(
-            "emulator",
-            emulator_command,
-            env=env,
-            log=workdir / "emulator.log",
-            ready_url=f"{emulator_url}/emulator/health",
+        with emulated_tenant(env, workdir, slug=slug, integration_id=integration_id) as (
+            emulator_url,
+            api_key,
         ):
-            api_key = _setup(
-                env, slug=slug, integration_id=integration_id, emulator_url=emulator_url
-            )
             token = _token(emulator_url)
             direct = Target(
                 "direct",

@@ -37,7 +37,7 @@ import psycopg
 import requests
 
 from benchmarks import harness
-from benchmarks.outbound import _setup, emulator_command_for
+from benchmarks.outbound import emulated_tenant
 
 CUSTOMERS = 50
 PER_MINUTE = 6000
@@ -151,7 +151,6 @@ def run(*, rate: float, seconds: float, outage: float) -> dict[str, float]:
     run_id = uuid.uuid4().hex[:8]
     slug = f"bench-async-{run_id}"
     integration_id = str(uuid.uuid4())
-    emulator_url = f"http://127.0.0.1:{harness.EMULATOR_PORT}"
     inbound = f"/api/v2/conversations/messages/{integration_id}/inbound/open/message"
     with harness.workdir("outbound-async") as workdir:
         env = harness.gateway_env(
@@ -161,18 +160,11 @@ def run(*, rate: float, seconds: float, outage: float) -> dict[str, float]:
             GENESYS_RATE_LIMIT_HEADROOM_PERCENT=str(HEADROOM_PERCENT),
             GENESYS_DELIVERY_SWEEP_S="0.5",
         )
-        emulator_command = emulator_command_for(integration_id)
         worker = [harness.PYTHON, "-m", "celery", "-A", "genesys_gateway", "worker", "-P", "solo"]
-        with harness.process(
-            "emulator",
-            emulator_command,
-            env=env,
-            log=workdir / "emulator.log",
-            ready_url=f"{emulator_url}/emulator/health",
+        with emulated_tenant(env, workdir, slug=slug, integration_id=integration_id) as (
+            emulator_url,
+            api_key,
         ):
-            api_key = _setup(
-                env, slug=slug, integration_id=integration_id, emulator_url=emulator_url
-            )
             with (
                 harness.gunicorn(env, workdir) as gateway_url,
                 harness.background(

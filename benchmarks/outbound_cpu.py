@@ -28,7 +28,7 @@ from typing import Any
 
 from benchmarks import harness
 from benchmarks.inprocess import _backend_cpu_s
-from benchmarks.outbound import TEXT, _setup, emulator_command_for
+from benchmarks.outbound import TEXT, emulated_tenant
 
 RATE_LIMIT_OUT_OF_REACH = {
     "GENESYS_RATE_LIMIT_PER_MINUTE": "100000000",
@@ -39,19 +39,12 @@ RATE_LIMIT_OUT_OF_REACH = {
 def run(*, batches: int, batch: int, profile: int, profile_file: str) -> dict[str, float]:
     run_id = uuid.uuid4().hex[:8]
     slug, integration_id = f"cpu-{run_id}", str(uuid.uuid4())
-    emulator_url = f"http://127.0.0.1:{harness.EMULATOR_PORT}"
     with harness.workdir("outbound-cpu") as workdir:
         env = harness.gateway_env(workdir, ALLOWED_HOSTS="testserver", **RATE_LIMIT_OUT_OF_REACH)
-        with harness.process(
-            "emulator",
-            emulator_command_for(integration_id),
-            env=env,
-            log=workdir / "emulator.log",
-            ready_url=f"{emulator_url}/emulator/health",
+        with emulated_tenant(env, workdir, slug=slug, integration_id=integration_id) as (
+            _,
+            api_key,
         ):
-            api_key = _setup(
-                env, slug=slug, integration_id=integration_id, emulator_url=emulator_url
-            )
             os.environ.update(env)
             return _measure(
                 slug=slug,
