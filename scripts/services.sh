@@ -97,6 +97,9 @@ rabbit_env() {
     export RABBITMQ_CONF_ENV_FILE="$STATE/rabbitmq/rabbitmq-env.conf"
     export RABBITMQ_PID_FILE="$STATE/rabbitmq/node.pid"
     export RABBITMQ_LOGS=-
+    # A node that fails to boot writes a crash dump to its working directory, which is
+    # the checkout: keep it beside the node's other state instead.
+    export ERL_CRASH_DUMP="$STATE/rabbitmq/erl_crash.dump"
 }
 
 start_rabbitmq() {
