@@ -134,13 +134,19 @@ def _store(
         if published:
             transaction.on_commit(relay_wake)
     event_ids = [event.event_id for event in genesys_events]
+    return _receipt(event_ids=event_ids, stored=len(stored), published=bool(published))
+
+
+def _receipt(*, event_ids: list[str], stored: int, published: bool) -> WebhookReceipt:
+    """The webhook's outcome: a duplicate when nothing was new, ignored when nothing new
+    is published."""
     if not stored:
         result = "duplicate"
     elif published:
         result = "accepted"
     else:
         result = "ignored"
-    logger.debug("webhook.stored", result=result, event_ids=event_ids, stored=len(stored))
+    logger.debug("webhook.stored", result=result, event_ids=event_ids, stored=stored)
     return WebhookReceipt(result=result, event_ids=event_ids)
 
 
@@ -242,16 +248,10 @@ def _open_messaging_store_in_latest_conversation(
         tenant=integration.tenant, event=event, integration=integration, customer_id=customer_id
     )
     structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
-    if status is None:
-        result = "duplicate"
-    elif status == OutboxMessage.Status.PENDING:
-        result = "accepted"
+    published = status == OutboxMessage.Status.PENDING
+    if published:
         transaction.on_commit(relay_wake)
-    else:
-        result = "ignored"
-    stored = int(status is not None)
-    logger.debug("webhook.stored", result=result, event_ids=[event.event_id], stored=stored)
-    return WebhookReceipt(result=result, event_ids=[event.event_id])
+    return _receipt(event_ids=[event.event_id], stored=int(status is not None), published=published)
 
 
 def _integration_authenticate(
