@@ -31,8 +31,6 @@ from benchmarks.wrk import WrkResult, bodies_write, wrk_delay_calibrated, wrk_ru
 from webhooks.signatures import signature_compute
 
 PATH = "/webhooks/genesys/open-messaging"
-BARE_PORT = 28200 + harness.PORT_OFFSET
-BARE_CONFIG = Path(__file__).resolve().parent / "bare" / "gunicorn.conf.py"
 WRK_THREADS = 2
 MAX_RATE = 4_000  # bodies per second of run time written for each phase: more than served
 
@@ -131,19 +129,9 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
         # The production webhooks service (docs/operations.md): 2 workers x 4 threads.
         env = harness.gateway_env(workdir, GATEWAY_POOL="webhooks")
         _setup(env, slug=slug, integration_id=integration_id, secret=secret)
-        bare_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{BARE_PORT}"}
-        bare_env.pop("PROMETHEUS_MULTIPROC_DIR")
-        bare_url = f"http://127.0.0.1:{BARE_PORT}"
-        gunicorn = str(Path(harness.PYTHON).parent / "gunicorn")
         with (
             harness.gunicorn(env, workdir) as gateway_url,
-            harness.process(
-                "bare gunicorn",
-                [gunicorn, "-c", str(BARE_CONFIG), "benchmarks.bare.wsgi"],
-                env=bare_env,
-                log=workdir / "bare.log",
-                ready_url=f"{bare_url}/healthz",
-            ),
+            harness.bare_gunicorn(env, workdir) as bare_url,
         ):
 
             def phase(

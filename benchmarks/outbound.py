@@ -27,6 +27,7 @@ row lock and UPDATE are still paid on every call and are part of the figure.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import shutil
@@ -204,7 +205,16 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
                 200,
                 direct_body,
             )
-            with harness.gunicorn(env, workdir) as gateway_url:
+            with (
+                harness.gunicorn(env, workdir) as gateway_url,
+                harness.bare_gunicorn(
+                    env,
+                    workdir,
+                    BARE_GENESYS_URL=emulator_url,
+                    BARE_GENESYS_INTEGRATION=integration_id,
+                    BARE_GENESYS_TOKEN=token,
+                ) as floor_url,
+            ):
                 gateway = Target(
                     "gateway",
                     gateway_url,
@@ -213,17 +223,17 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
                     201,
                     gateway_body,
                 )
+                floor = Target("floor", floor_url, "/forward", "", 201, gateway_body)
                 series = _measure(
-                    direct, gateway, workdir=workdir, run_id=run_id, seconds=seconds,
-                    rounds=rounds, connections=connections,
+                    [direct, floor, gateway], workdir=workdir, run_id=run_id,
+                    seconds=seconds, rounds=rounds, connections=connections,
                 )  # fmt: skip
             _check_emulator(emulator_url)
     return _report(series, rounds=rounds, seconds=seconds, connections=connections)
 
 
 def _measure(
-    direct: Target,
-    gateway: Target,
+    targets: list[Target],
     *,
     workdir: Path,
     run_id: str,
@@ -231,7 +241,8 @@ def _measure(
     rounds: int,
     connections: int,
 ) -> dict[str, list[WrkResult]]:
-    """Alternating rounds of the four phases; each phase with bodies of its own."""
+    """Alternating rounds of every target at `connections` and at one client; each phase
+    with bodies of its own."""
     phases = itertools.count()
 
     def phase(target: Target, name: str, *, clients: int, length: float) -> WrkResult:
@@ -262,17 +273,18 @@ def _measure(
             raise SystemExit(f"outbound: {name} ran out of bodies; raise MAX_RATE")
         return result
 
-    # Warm-up: both gunicorn workers import and connect; every customer's conversation
+    # Warm-up: every gunicorn worker imports and connects; every customer's conversation
     # is mapped; the emulator's caches fill.
-    for target in (direct, gateway):
+    for target in targets:
         phase(target, "warm", clients=connections, length=2)
     short = max(1.0, seconds * 2 / 3)
-    plan: list[tuple[str, Callable[[], WrkResult]]] = [
-        ("direct", lambda: phase(direct, "direct", clients=connections, length=seconds)),
-        ("gateway", lambda: phase(gateway, "gateway", clients=connections, length=seconds)),
-        ("direct 1 client", lambda: phase(direct, "direct 1 client", clients=1, length=short)),
-        ("gateway 1 client", lambda: phase(gateway, "gateway 1 client", clients=1, length=short)),
-    ]
+    plan: list[tuple[str, Callable[[], WrkResult]]] = []
+    for clients, length, suffix in ((connections, seconds, ""), (1, short, " 1 client")):
+        for target in targets:
+            name = f"{target.name}{suffix}"
+            plan.append(
+                (name, functools.partial(phase, target, name, clients=clients, length=length))
+            )
     series: dict[str, list[WrkResult]] = {name: [] for name, _ in plan}
     for _ in range(rounds):
         for name, measure in plan:
@@ -317,13 +329,16 @@ def _report(
 
     figures = {
         "gateway / direct throughput": rps("gateway") / rps("direct"),
+        "floor / direct throughput": rps("floor") / rps("direct"),
+        "gateway / floor throughput": rps("gateway") / rps("floor"),
         "gateway / direct, 1 client": rps("gateway 1 client") / rps("direct 1 client"),
         "added p50, 1 client (ms)": p50("gateway 1 client") - p50("direct 1 client"),
+        "floor's added p50, 1 client (ms)": p50("floor 1 client") - p50("direct 1 client"),
         f"added p50, {connections} clients (ms)": p50("gateway") - p50("direct"),
     }
     for name, value in figures.items():
         unit = "" if "(ms)" in name else "x"
-        print(f"  {name:<32}{value:7.2f}{unit}")
+        print(f"  {name:<36}{value:7.2f}{unit}")
     return figures
 
 

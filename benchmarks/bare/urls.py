@@ -6,4 +6,5 @@ urlpatterns = [
     path("healthz", views.healthz),
     path("insert", views.insert),
     path("parse", views.parse),
+    path("forward", views.forward),
 ]
