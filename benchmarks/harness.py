@@ -151,6 +151,25 @@ def gunicorn(env: dict[str, str], workdir: Path) -> Iterator[str]:
         yield url
 
 
+BARE_PORT = 28200 + PORT_OFFSET
+BARE_CONFIG = ROOT / "benchmarks" / "bare" / "gunicorn.conf.py"
+
+
+@contextmanager
+def bare_gunicorn(env: dict[str, str], workdir: Path, **extra: str) -> Iterator[str]:
+    """benchmarks/bare (no middleware, the least Django work) under the gateway's gunicorn
+    shape, on the gateway's database; `extra` is added to its environment."""
+    bare_env = {**env, **extra, "GUNICORN_BIND": f"127.0.0.1:{BARE_PORT}"}
+    bare_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    url = f"http://127.0.0.1:{BARE_PORT}"
+    gunicorn_path = str(Path(PYTHON).parent / "gunicorn")
+    command = [gunicorn_path, "-c", str(BARE_CONFIG), "benchmarks.bare.wsgi"]
+    with process(
+        "bare gunicorn", command, env=bare_env, log=workdir / "bare.log", ready_url=f"{url}/healthz"
+    ):
+        yield url
+
+
 @contextmanager
 def workdir(prefix: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=f"genesys-bench-{prefix}-") as name:
