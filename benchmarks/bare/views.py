@@ -5,6 +5,7 @@ import json
 import os
 import threading
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import connection, transaction
@@ -74,7 +75,7 @@ def _genesys() -> http.client.HTTPConnection:
     return existing
 
 
-def _send_inbound(message: dict[str, object]) -> dict[str, object]:
+def _send_inbound(message: dict[str, Any]) -> dict[str, Any]:
     path = (
         f"/api/v2/conversations/messages/{os.environ['BARE_GENESYS_INTEGRATION']}"
         "/inbound/open/message?prefetchConversationId=true"
