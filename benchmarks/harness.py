@@ -183,3 +183,32 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[rank]
+
+
+# What each kind of process on the machine is, by a piece of its command line.
+PROCESS_KINDS = (
+    ("gateway", "genesys_gateway.wsgi"),
+    ("floor", "benchmarks.bare.wsgi"),
+    ("emulator", "-m emulator"),
+    ("postgres", "postgres"),
+)
+
+
+def cpu_by_kind() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every live process of each kind in
+    PROCESS_KINDS, from /proc: the difference of two readings is what each used between."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys((kind for kind, _ in PROCESS_KINDS), 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        for kind, marker in PROCESS_KINDS:
+            if marker in command:
+                totals[kind] += (int(stat[11]) + int(stat[12])) / ticks
+                break
+    return totals

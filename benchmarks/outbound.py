@@ -224,12 +224,12 @@ def run(*, seconds: float, rounds: int, connections: int) -> dict[str, float]:
                     gateway_body,
                 )
                 floor = Target("floor", floor_url, "/forward", "", 201, gateway_body)
-                series = _measure(
+                series, cpu = _measure(
                     [direct, floor, gateway], workdir=workdir, run_id=run_id,
                     seconds=seconds, rounds=rounds, connections=connections,
                 )  # fmt: skip
             _check_emulator(emulator_url)
-    return _report(series, rounds=rounds, seconds=seconds, connections=connections)
+    return _report(series, cpu, rounds=rounds, seconds=seconds, connections=connections)
 
 
 def _measure(
@@ -240,10 +240,11 @@ def _measure(
     seconds: float,
     rounds: int,
     connections: int,
-) -> dict[str, list[WrkResult]]:
+) -> tuple[dict[str, list[WrkResult]], dict[str, list[dict[str, float]]]]:
     """Alternating rounds of every target at `connections` and at one client; each phase
-    with bodies of its own."""
+    with bodies of its own. Also the CPU each kind of process used per request, in ms."""
     phases = itertools.count()
+    cpu: dict[str, list[dict[str, float]]] = {}
 
     def phase(target: Target, name: str, *, clients: int, length: float) -> WrkResult:
         threads = min(WRK_THREADS, clients)
@@ -255,6 +256,7 @@ def _measure(
             per_thread=per_thread,
             factory=target.body(f"{run_id}-{bodies.name}"),
         )
+        before = harness.cpu_by_kind()
         result = wrk_run(
             name,
             base_url=target.base_url,
@@ -264,6 +266,10 @@ def _measure(
             connections=clients,
             bodies=bodies,
             authorization=target.authorization,
+        )
+        after = harness.cpu_by_kind()
+        cpu.setdefault(name, []).append(
+            {kind: (after[kind] - before[kind]) * 1000 / result.requests for kind in after}
         )
         shutil.rmtree(bodies)
         other = {code: n for code, n in result.statuses.items() if code != target.status}
@@ -289,7 +295,7 @@ def _measure(
     for _ in range(rounds):
         for name, measure in plan:
             series[name].append(measure())
-    return series
+    return series, cpu
 
 
 def _check_emulator(emulator_url: str) -> None:
@@ -305,7 +311,12 @@ def _median(results: list[WrkResult], value: Callable[[WrkResult], float]) -> fl
 
 
 def _report(
-    series: dict[str, list[WrkResult]], *, rounds: int, seconds: float, connections: int
+    series: dict[str, list[WrkResult]],
+    cpu: dict[str, list[dict[str, float]]],
+    *,
+    rounds: int,
+    seconds: float,
+    connections: int,
 ) -> dict[str, float]:
     print(
         f"outbound message (POST messages -> emulated Genesys), gunicorn 2 workers x 4 "
@@ -319,6 +330,17 @@ def _report(
             f"{_median(results, lambda x: x.percentile_ms('p50')):9.2f}"
             f"{_median(results, lambda x: x.percentile_ms('p99')):9.2f}"
             f"  {sum(x.requests for x in results)}"
+        )
+
+    kinds = [kind for kind, _ in harness.PROCESS_KINDS]
+    print("  CPU ms per request by process (medians of rounds):")
+    print(f"  {'':<22}" + "".join(f"{kind:>10}" for kind in kinds) + f"{'all':>10}")
+    for name in series:
+        per_kind = {k: statistics.median(r[k] for r in cpu[name]) for k in kinds}
+        print(
+            f"  {name:<22}"
+            + "".join(f"{per_kind[k]:10.2f}" for k in kinds)
+            + f"{sum(per_kind.values()):10.2f}"
         )
 
     def rps(name: str) -> float:
