@@ -7,14 +7,18 @@ scripts/services.sh. The same client sends, alternately in rounds:
 - direct:  the inbound message straight to the emulator,
            POST /api/v2/conversations/messages/{integration}/inbound/open/message
            ?prefetchConversationId=true with a bearer token (baseline)
+- floor:   POST /forward of benchmarks/bare with the gateway's body: one INSERT, the same
+           Genesys call over http.client, one UPDATE; the least any Django service does
+           (second baseline)
 - gateway: POST /api/v1/tenants/<slug>/messages with the tenant's API key: cached key,
            validation, idempotency claim and rate-limit bucket (one statement), cached
            OAuth token, the same Genesys call, the result saved (with the routing map)
 
 each with a new message id every time (no repeats), once with 8 concurrent keep-alive
-connections (throughput) and once with a single one (latency without queueing). The
-client is wrk (lua/bodies.lua, bodies written beforehand, each sent once): a Python client
-would take much of the two cores it measures.
+connections (throughput) and once with a single one (latency without queueing), with the
+CPU each kind of process used per request (from /proc). The client is wrk
+(lua/bodies.lua, bodies written beforehand, each sent once): a Python client would take
+much of the two cores it measures.
 
 The gateway's per-tenant rate limit (300/min by default, a token bucket in the database)
 would cap the gateway at about 4 requests/s and measure nothing but the limiter, so it is
