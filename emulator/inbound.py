@@ -133,7 +133,8 @@ class OpenMessagingInbound:
             provider_id = body["channel"].get("messageId")
             key = f"{integration['id']}/{provider_id}"
             if provider_id and key in self.state.inbound_seen:
-                # Genesys de-duplicates on channel.messageId: the same answer, nothing new.
+                # A repeated channel.messageId: the same answer, nothing new (what the
+                # gateway expects of Genesys; docs/api.md, "Sends that never double").
                 return Response(200, _with_prefetch(self.state.inbound_seen[key], prefetch))
             customer = body["channel"]["from"]
             conversation = self.state.conversation_open_for(integration["id"], customer["id"])

@@ -35,7 +35,8 @@ class GenesysError(Exception):
         # The transport's next backoff step when it gave up without a Retry-After.
         self.backoff_s: float | None = None
         # Set by the transport when it gives up: whether sending the same request again is
-        # safe (Genesys did not process it, or de-duplicates it). False for an unsafe
+        # safe (Genesys did not process it, or it is resent with the same
+        # channel.messageId: docs/api.md, "Sends that never double"). False for an unsafe
         # request whose outcome is unknown (a read timeout on a structured response).
         self.safe_to_repeat: bool | None = None
 

@@ -7,7 +7,8 @@
 - Retries: 429 (after its Retry-After) for any request, since Genesys did not process it;
   502/503/504, timeouts, connection errors and broken transfers only for requests that are
   safe to repeat (reads, and Open Messaging inbound messages, receipts and events, which
-  Genesys de-duplicates by `channel.messageId`). Capped exponential backoff with jitter, at
+  carry the same `channel.messageId` on every attempt; what that does and does not
+  guarantee: docs/api.md, "Sends that never double"). Capped exponential backoff with jitter, at
   most GENESYS_MAX_ATTEMPTS attempts, all inside a time budget (GENESYS_RETRY_BUDGET_S) so
   an API answer is bounded.
 """
@@ -333,8 +334,9 @@ def send(
         if giving_up:
             _log_failure(call, result, attempts=attempt)
             result.error.backoff_s = delay
-            # Safe when the request is (Genesys de-duplicates it, or it is a read), or when
-            # Genesys cannot have processed it (a 429, a connect timeout).
+            # Safe when the request is (a read, or a message resent with the same
+            # channel.messageId), or when Genesys cannot have processed it (a 429, a
+            # connect timeout).
             result.error.safe_to_repeat = call.safe or result.retryable
             raise result.error
         logger.info(

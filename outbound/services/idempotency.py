@@ -156,7 +156,8 @@ def delivery_complete(*, row: Delivery, **fields: Any) -> bool:
     """Record the Genesys result, if this request still owns the claim; True if it did.
 
     A request that lost its claim (it took longer than the stale limit and another took
-    over) leaves the row to the new owner, whose call Genesys de-duplicates.
+    over) leaves the row to the new owner, whose call carries the same
+    `channel.messageId` (docs/api.md, "Sends that never double").
     """
     values = {**fields, "state": DeliveryState.SENT, "sent_at": timezone.now()}
     updated = _claimed_update(row=row, values=values)
