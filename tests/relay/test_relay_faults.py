@@ -111,16 +111,20 @@ def test_worker_killed_mid_batch_loses_nothing_after_restart(
     outbox_write(tenant=tenant, keys=keys, per_key=75, rows_per_transaction=500, wake=False)
 
     # Small batches keep the first relay busy for a while (a batch of 250 drains the 3,000
-    # rows in well under a second, before the kill could land).
-    killed_batch = 25
+    # rows in well under a second). It is killed as soon as its first batch is committed,
+    # watched in the database: waiting for the consumer to see its messages took long
+    # enough, on a busy machine, for the relay to finish all 3,000 first.
+    killed_batch = 10
     first = relay_process(OUTBOX_RELAY_BATCH_SIZE=str(killed_batch))
-    consumer.collect(unique=300, timeout=30)  # it is publishing now
+    published = OutboxMessage.objects.filter(status=OutboxMessage.Status.PUBLISHED)
+    deadline = time.monotonic() + 30
+    while not published.exists():
+        assert time.monotonic() < deadline, "the first relay published nothing within 30 s"
+        time.sleep(0.002)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
-    published_before_restart = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.PUBLISHED
-    ).count()
-    assert published_before_restart < 3000
+    published_before_restart = published.count()
+    assert 0 < published_before_restart < 3000
 
     relay_process()
     consumer.collect(unique=3000, timeout=60)
