@@ -30,6 +30,21 @@ logger = logging.getLogger("emulator")
 MAX_BODY = 5 * 1024 * 1024
 
 
+class EmulatorServer(ThreadingHTTPServer):
+    """http.server's threading server, with a listen backlog fit for bursts of clients.
+
+    socketserver listens with a backlog of 5. A burst of new connections (20 threads in a
+    test, a benchmark's warm-up) overflows it whenever the accepting thread waits for the
+    GIL, and the kernel then drops their handshakes: connects stall for a second or more
+    (tests/emulator/test_listen_backlog.py), and one CI run had a connection reset in the
+    20-thread test. Genesys does not turn connections away like that, so neither does its
+    emulator.
+    """
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Emulator:
     """One emulated Genesys Cloud organisation behind one HTTP listener."""
 
@@ -49,21 +64,28 @@ class Emulator:
             *Control(self.state, self.agent, self.sender).routes(),
             *Files(self.state).routes(),
         ]
-        self.httpd: ThreadingHTTPServer | None = None
+        self.httpd: EmulatorServer | None = None
         self.thread: threading.Thread | None = None
 
     # ----- lifecycle ---------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        assert self.httpd is not None, "start() first"
+        assert self.httpd is not None, "listen() or start() first"
         host, port = self.httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def listen(self) -> str:
+        """Bind and listen (port 0 picks a free one), not serving yet; returns the URL."""
+        if self.httpd is None:
+            self.httpd = EmulatorServer((self.config.host, self.config.port), _handler(self))
+            self.state.public_url = self.url
+        return self.url
+
     def start(self) -> str:
-        """Listen (port 0 picks a free one) and serve on a background thread; returns the URL."""
-        self.httpd = ThreadingHTTPServer((self.config.host, self.config.port), _handler(self))
-        self.httpd.daemon_threads = True
+        """Listen, if not yet, and serve on a background thread; returns the URL."""
+        self.listen()
+        assert self.httpd is not None
         self.thread = threading.Thread(
             target=self.httpd.serve_forever,
             kwargs={"poll_interval": 0.05},  # so stop() returns quickly
@@ -71,12 +93,12 @@ class Emulator:
             daemon=True,
         )
         self.thread.start()
-        self.state.public_url = self.url
         return self.url
 
     def stop(self) -> None:
         if self.httpd is not None:
-            self.httpd.shutdown()
+            if self.thread is not None:  # shutdown() waits for a serve loop that must exist
+                self.httpd.shutdown()
             self.httpd.server_close()
         self.sender.stop()
         self.state.save()
