@@ -8,9 +8,9 @@
   502/503/504, timeouts, connection errors and broken transfers only for requests that are
   safe to repeat (reads, and Open Messaging inbound messages, receipts and events, which
   carry the same `channel.messageId` on every attempt; what that does and does not
-  guarantee: docs/api.md, "Sends that never double"). Capped exponential backoff with jitter, at
-  most GENESYS_MAX_ATTEMPTS attempts, all inside a time budget (GENESYS_RETRY_BUDGET_S) so
-  an API answer is bounded.
+  guarantee: docs/api.md, "Sends that never double"). Capped exponential backoff with
+  jitter, at most GENESYS_MAX_ATTEMPTS attempts, all inside a time budget
+  (GENESYS_RETRY_BUDGET_S) so an API answer is bounded.
 """
 
 import functools
