@@ -194,21 +194,35 @@ PROCESS_KINDS = (
 )
 
 
+def process_cpu_s(pid: int | str) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_backend_cpu_s() -> float:
+    """CPU seconds the PostgreSQL backend of this process's Django connection has used (the
+    services run on the same machine: scripts/services.sh)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return process_cpu_s(pid)
+
+
 def cpu_by_kind() -> dict[str, float]:
     """CPU seconds (user + system) used so far by every live process of each kind in
     PROCESS_KINDS, from /proc: the difference of two readings is what each used between."""
-    ticks = os.sysconf("SC_CLK_TCK")
     totals = dict.fromkeys((kind for kind, _ in PROCESS_KINDS), 0.0)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            kind = next((kind for kind, marker in PROCESS_KINDS if marker in command), None)
+            if kind is not None:
+                totals[kind] += process_cpu_s(entry.name)
         except OSError:  # gone meanwhile
             continue
-        for kind, marker in PROCESS_KINDS:
-            if marker in command:
-                totals[kind] += (int(stat[11]) + int(stat[12])) / ticks
-                break
     return totals

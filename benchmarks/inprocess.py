@@ -27,7 +27,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from benchmarks import harness
@@ -64,12 +63,12 @@ def _environ(
 def _measure(name: str, count: int, call: Callable[[int], None], *, out: Any) -> None:
     for n in range(min(200, count)):  # warm: connections, caches, imports
         call(-n - 1)
-    database = _backend_cpu_s()
+    database = harness.database_backend_cpu_s()
     before, wall = os.times(), time.perf_counter()
     for n in range(count):
         call(n)
     after, wall = os.times(), time.perf_counter() - wall
-    database = _backend_cpu_s() - database
+    database = harness.database_backend_cpu_s() - database
     user, system = after.user - before.user, after.system - before.system
 
     def ms(seconds: float) -> str:
@@ -97,18 +96,6 @@ def _conversation_record(integration_id: str) -> None:
         integration=integration,
         customer_id=_CUSTOMER_IN_CONVERSATION,
     )
-
-
-def _backend_cpu_s() -> float:
-    """CPU seconds the PostgreSQL backend of this process's connection has used (it runs
-    on the same machine: scripts/services.sh)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def main(argv: list[str] | None = None) -> None:

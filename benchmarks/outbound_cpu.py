@@ -27,7 +27,6 @@ import uuid
 from typing import Any
 
 from benchmarks import harness
-from benchmarks.inprocess import _backend_cpu_s
 from benchmarks.outbound import TEXT, emulated_tenant
 
 RATE_LIMIT_OUT_OF_REACH = {
@@ -93,13 +92,13 @@ def _measure(
     for sql in statements:
         print(f"  {sql[:150]}")
     per_call = []
-    backend_started = _backend_cpu_s()
+    backend_started = harness.database_backend_cpu_s()
     for _ in range(batches):
         started = time.process_time()
         for _ in range(batch):
             send()
         per_call.append((time.process_time() - started) / batch * 1000)
-    backend_ms = (_backend_cpu_s() - backend_started) / (batches * batch) * 1000
+    backend_ms = (harness.database_backend_cpu_s() - backend_started) / (batches * batch) * 1000
     per_call.sort()
     figures = {
         "CPU ms per call, min": per_call[0],

@@ -27,7 +27,7 @@ import amqp
 import psycopg
 from kombu.utils.url import parse_url
 
-from benchmarks.harness import PYTHON, ROOT, gateway_env, manage, workdir
+from benchmarks.harness import PYTHON, ROOT, gateway_env, manage, process_cpu_s, workdir
 from webhooks.outbox.exchange import events_exchange_declare
 
 EXCHANGE = "genesys.events.drainbench"
@@ -138,12 +138,6 @@ def _verify_order(broker_url: str, queue: str, *, rows: int) -> int:
     return duplicates
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _relays_drain(
     db_url: str, env: dict[str, str], *, relays: int, rows: int, log: Path
 ) -> tuple[float, float]:
@@ -164,7 +158,7 @@ def _relays_drain(
         if time.monotonic() > deadline:
             raise SystemExit(f"the relays did not start; see {log}")
         time.sleep(0.1)
-    cpu_before = sum(_cpu_seconds(child.pid) for child in children)
+    cpu_before = sum(process_cpu_s(child.pid) for child in children)
     _release(db_url)
     started = time.perf_counter()
     try:
@@ -179,7 +173,7 @@ def _relays_drain(
                     raise SystemExit(f"a relay exited; see {log}")
                 time.sleep(0.1)
         rate = rows / (time.perf_counter() - started)
-        cpu = sum(_cpu_seconds(child.pid) for child in children) - cpu_before
+        cpu = sum(process_cpu_s(child.pid) for child in children) - cpu_before
         return rate, cpu / rows * 10_000
     finally:
         for child in children:
